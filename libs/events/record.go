@@ -1,0 +1,105 @@
+package events
+
+import (
+	"encoding/json"
+	"time"
+)
+
+// JobRecord is a job's state in geo_jobs under JobKey(tenant, id). The
+// scheduler writes it; anyone may read or watch it (nats kv get geo_jobs ...).
+type JobRecord struct {
+	V         int               `json:"v"`
+	ID        string            `json:"id"`
+	Tenant    string            `json:"tenant"`
+	Name      string            `json:"name,omitempty"`
+	State     JobState          `json:"state"`
+	Priority  Priority          `json:"priority"`
+	OnFailure FailurePolicy     `json:"on_failure"`
+	Labels    map[string]string `json:"labels,omitempty"`
+	Total     int               `json:"total"`
+	Counts    TaskCounts        `json:"counts"`
+	// Error says why a job failed or was cancelled.
+	Error       string     `json:"error,omitempty"`
+	SubmittedAt time.Time  `json:"submitted_at"`
+	UpdatedAt   time.Time  `json:"updated_at"`
+	FinishedAt  *time.Time `json:"finished_at,omitempty"`
+	// TraceParent is the W3C trace context the job's work continues.
+	TraceParent string `json:"traceparent,omitempty"`
+}
+
+// TaskCounts counts a job's tasks by stored state.
+type TaskCounts struct {
+	Pending   int `json:"pending"`
+	Queued    int `json:"queued"`
+	Running   int `json:"running"`
+	Retrying  int `json:"retrying"`
+	Succeeded int `json:"succeeded"`
+	Failed    int `json:"failed"`
+	Skipped   int `json:"skipped"`
+	Cancelled int `json:"cancelled"`
+}
+
+// Add adds d to the counter of state s.
+func (c *TaskCounts) Add(s TaskState, d int) {
+	switch s {
+	case TaskPending:
+		c.Pending += d
+	case TaskQueued:
+		c.Queued += d
+	case TaskRunning:
+		c.Running += d
+	case TaskRetrying:
+		c.Retrying += d
+	case TaskSucceeded:
+		c.Succeeded += d
+	case TaskFailed:
+		c.Failed += d
+	case TaskSkipped:
+		c.Skipped += d
+	case TaskCancelled:
+		c.Cancelled += d
+	}
+}
+
+// Done is the number of tasks in a terminal state.
+func (c TaskCounts) Done() int { return c.Succeeded + c.Failed + c.Skipped + c.Cancelled }
+
+// TaskRecord is a task's state in geo_tasks under TaskKey(tenant, job, task).
+type TaskRecord struct {
+	V         int             `json:"v"`
+	Spec      TaskSpec        `json:"spec"`
+	State     TaskState       `json:"state"`
+	Attempt   int             `json:"attempt"`
+	WorkerID  string          `json:"worker_id,omitempty"`
+	Result    json.RawMessage `json:"result,omitempty"`
+	Errors    []AttemptError  `json:"errors,omitempty"`
+	RetryAt   *time.Time      `json:"retry_at,omitempty"`
+	UpdatedAt time.Time       `json:"updated_at"`
+}
+
+// AttemptError is the error of one failed attempt.
+type AttemptError struct {
+	Attempt  int       `json:"attempt"`
+	WorkerID string    `json:"worker_id,omitempty"`
+	Error    string    `json:"error"`
+	At       time.Time `json:"at"`
+}
+
+// WorkerInfo is a worker's registration in geo_workers under its id,
+// refreshed every heartbeat; the bucket's TTL removes a silent worker.
+type WorkerInfo struct {
+	V           int               `json:"v"`
+	ID          string            `json:"id"`
+	Pool        string            `json:"pool"`
+	Host        string            `json:"host,omitempty"`
+	Ops         []string          `json:"ops"`
+	Capacity    int               `json:"capacity"`
+	OpLimits    map[string]int    `json:"op_limits,omitempty"`
+	Labels      map[string]string `json:"labels,omitempty"`
+	Running     int               `json:"running"`
+	Completed   uint64            `json:"completed"`
+	Failed      uint64            `json:"failed"`
+	State       WorkerState       `json:"state"`
+	StartedAt   time.Time         `json:"started_at"`
+	HeartbeatAt time.Time         `json:"heartbeat_at"`
+}

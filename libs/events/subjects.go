@@ -1,0 +1,176 @@
+package events
+
+import (
+	"strconv"
+	"strings"
+)
+
+// Every subject, stream, consumer, bucket and object store name is defined
+// here and only here. Services build subjects with the functions below.
+
+// Subject roots.
+const (
+	// Root is the first token of every platform subject.
+	Root = "geo"
+	// DefaultTenant is the tenant of a job that names none.
+	DefaultTenant = "default"
+	// DefaultPool is the worker pool of a task that names none.
+	DefaultPool = "default"
+)
+
+// Stream names.
+const (
+	StreamJobs       = "JOBS"
+	StreamEvents     = "EVENTS"
+	StreamDLQ        = "DLQ"
+	StreamAdvisories = "TASK_ADVISORIES"
+)
+
+// KV bucket and object store names.
+const (
+	BucketJobs    = "geo_jobs"
+	BucketTasks   = "geo_tasks"
+	BucketWorkers = "geo_workers"
+	BucketLeases  = "geo_leases"
+	ObjectTiles   = "geo_tiles"
+)
+
+// Durable consumer names.
+const (
+	// ConsumerSchedulerJobs reads submissions and cancellations from JOBS.
+	ConsumerSchedulerJobs = "scheduler"
+	// ConsumerSchedulerTasks reads task lifecycle events from EVENTS.
+	ConsumerSchedulerTasks = "scheduler_tasks"
+	// ConsumerSchedulerAdvisories reads max-delivery advisories.
+	ConsumerSchedulerAdvisories = "scheduler_advisories"
+)
+
+// TaskStream returns the work-queue stream of a priority, e.g. TASKS_HIGH.
+func TaskStream(p Priority) string { return "TASKS_" + strings.ToUpper(string(p)) }
+
+// TaskStreamSubjects returns the subjects a priority's stream captures.
+func TaskStreamSubjects(p Priority) string { return Root + ".tasks." + string(p) + ".>" }
+
+// TaskSubject is where a released task of priority p for pool waits:
+// geo.tasks.<prio>.<pool>.
+func TaskSubject(p Priority, pool string) string {
+	return Root + ".tasks." + string(p) + "." + pool
+}
+
+// PoolConsumer is the durable pull consumer shared by every worker of pool on
+// each task stream. Workers of one pool compete on it (work stealing).
+func PoolConsumer(pool string) string { return "pool_" + pool }
+
+// TaskSignalSubject is a core NATS (not stored) subject on which the
+// scheduler says "tasks were released for pool". Idle workers wake on it
+// instead of polling; it is a hint only, correctness never depends on it.
+func TaskSignalSubject(pool string) string { return Root + ".signal.tasks." + pool }
+
+// JobSubmitSubject is where a job is submitted: geo.jobs.submit.<tenant>.
+func JobSubmitSubject(tenant string) string { return Root + ".jobs.submit." + tenant }
+
+// JobCancelSubject is where a cancellation is requested: geo.jobs.cancel.<tenant>.
+func JobCancelSubject(tenant string) string { return Root + ".jobs.cancel." + tenant }
+
+// JobsStreamSubjects are the subjects the JOBS stream captures.
+const JobsStreamSubjects = Root + ".jobs.>"
+
+// TaskEventSubject: geo.events.<tenant>.task.<jobID>.<state>.
+func TaskEventSubject(tenant, jobID string, s TaskState) string {
+	return Root + ".events." + tenant + ".task." + jobID + "." + string(s)
+}
+
+// JobEventSubject: geo.events.<tenant>.job.<jobID>.<state>.
+func JobEventSubject(tenant, jobID string, s JobState) string {
+	return Root + ".events." + tenant + ".job." + jobID + "." + string(s)
+}
+
+// JobEventsFilter matches every task and job event of one job.
+func JobEventsFilter(tenant, jobID string) string {
+	return Root + ".events." + tenant + ".*." + jobID + ".*"
+}
+
+// AllTaskEvents matches every task event of every tenant.
+const AllTaskEvents = Root + ".events.*.task.>"
+
+// AllJobEvents matches every job event of every tenant.
+const AllJobEvents = Root + ".events.*.job.>"
+
+// CancelledJobEvents matches the event a cancelled job publishes; workers
+// listen to it to stop that job's running and queued tasks.
+const CancelledJobEvents = Root + ".events.*.job.*." + string(JobCancelled)
+
+// WorkerEventSubject: geo.workers.<workerID>.<state>.
+func WorkerEventSubject(workerID string, s WorkerState) string {
+	return Root + ".workers." + workerID + "." + string(s)
+}
+
+// EventsStreamSubjects are the subjects the EVENTS stream captures.
+var EventsStreamSubjects = []string{Root + ".events.>", Root + ".workers.>"}
+
+// DLQSubject: geo.dlq.<prio>.
+func DLQSubject(p Priority) string { return Root + ".dlq." + string(p) }
+
+// DLQStreamSubjects are the subjects the DLQ stream captures.
+const DLQStreamSubjects = Root + ".dlq.>"
+
+// MaxDeliveriesAdvisories matches the advisories the server emits when a
+// task message was delivered MaxDeliver times without an ack (its workers
+// died or hung). The TASK_ADVISORIES stream stores them for the scheduler.
+const MaxDeliveriesAdvisories = "$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.TASKS_*.*"
+
+// API subjects (nats micro): geo.api.<tenant>.jobs.<verb>.
+const (
+	APIServiceName = "geo-scheduler"
+	APIVerbSubmit  = "submit"
+	APIVerbGet     = "get"
+	APIVerbCancel  = "cancel"
+	APIVerbList    = "list"
+)
+
+// APISubject returns geo.api.<tenant>.jobs.<verb>.
+func APISubject(tenant, verb string) string { return Root + ".api." + tenant + ".jobs." + verb }
+
+// APIGroupWildcard is the micro group the scheduler serves: every tenant.
+const APIGroupWildcard = Root + ".api.*.jobs"
+
+// TenantFromAPISubject extracts the tenant token of geo.api.<tenant>.jobs.<verb>.
+func TenantFromAPISubject(subject string) (string, bool) {
+	t := strings.Split(subject, ".")
+	if len(t) != 5 || t[0] != Root || t[1] != "api" || t[3] != "jobs" {
+		return "", false
+	}
+	return t[2], true
+}
+
+// TenantFromJobsSubject extracts the tenant of geo.jobs.<verb>.<tenant>.
+func TenantFromJobsSubject(subject string) (verb, tenant string, ok bool) {
+	t := strings.Split(subject, ".")
+	if len(t) != 4 || t[0] != Root || t[1] != "jobs" {
+		return "", "", false
+	}
+	return t[2], t[3], true
+}
+
+// JobKey is a job's key in geo_jobs: <tenant>.<jobID>.
+func JobKey(tenant, jobID string) string { return tenant + "." + jobID }
+
+// TaskKey is a task's key in geo_tasks: <tenant>.<jobID>.<taskID>.
+func TaskKey(tenant, jobID, taskID string) string { return tenant + "." + jobID + "." + taskID }
+
+// TaskKeysOfJob matches every task key of a job in geo_tasks.
+func TaskKeysOfJob(tenant, jobID string) string { return tenant + "." + jobID + ".*" }
+
+// JobKeysOfTenant matches every job key of a tenant in geo_jobs.
+func JobKeysOfTenant(tenant string) string { return tenant + ".*" }
+
+// ReleaseMsgID is the Nats-Msg-Id of a task release: the stream drops a
+// second release of the same attempt within its duplicate window.
+func ReleaseMsgID(jobID, taskID string, attempt int) string {
+	return jobID + "." + taskID + "." + strconv.Itoa(attempt)
+}
+
+// TaskEventMsgID is the Nats-Msg-Id of a task lifecycle event.
+func TaskEventMsgID(jobID, taskID string, attempt int, s TaskState) string {
+	return jobID + "." + taskID + "." + strconv.Itoa(attempt) + "." + string(s)
+}
