@@ -23,6 +23,8 @@ type JobRecord struct {
 	SubmittedAt time.Time  `json:"submitted_at"`
 	UpdatedAt   time.Time  `json:"updated_at"`
 	FinishedAt  *time.Time `json:"finished_at,omitempty"`
+	// Retry is the job's retry policy as submitted (nil: defaults).
+	Retry *RetryPolicy `json:"retry,omitempty"`
 	// TraceParent is the W3C trace context the job's work continues.
 	TraceParent string `json:"traceparent,omitempty"`
 }

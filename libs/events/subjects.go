@@ -20,10 +20,9 @@ const (
 
 // Stream names.
 const (
-	StreamJobs       = "JOBS"
-	StreamEvents     = "EVENTS"
-	StreamDLQ        = "DLQ"
-	StreamAdvisories = "TASK_ADVISORIES"
+	StreamJobs   = "JOBS"
+	StreamEvents = "EVENTS"
+	StreamDLQ    = "DLQ"
 )
 
 // KV bucket and object store names.
@@ -41,8 +40,6 @@ const (
 	ConsumerSchedulerJobs = "scheduler"
 	// ConsumerSchedulerTasks reads task lifecycle events from EVENTS.
 	ConsumerSchedulerTasks = "scheduler_tasks"
-	// ConsumerSchedulerAdvisories reads max-delivery advisories.
-	ConsumerSchedulerAdvisories = "scheduler_advisories"
 )
 
 // TaskStream returns the work-queue stream of a priority, e.g. TASKS_HIGH.
@@ -114,11 +111,6 @@ func DLQSubject(p Priority) string { return Root + ".dlq." + string(p) }
 // DLQStreamSubjects are the subjects the DLQ stream captures.
 const DLQStreamSubjects = Root + ".dlq.>"
 
-// MaxDeliveriesAdvisories matches the advisories the server emits when a
-// task message was delivered MaxDeliver times without an ack (its workers
-// died or hung). The TASK_ADVISORIES stream stores them for the scheduler.
-const MaxDeliveriesAdvisories = "$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.TASKS_*.*"
-
 // API subjects (nats micro): geo.api.<tenant>.jobs.<verb>.
 const (
 	APIServiceName = "geo-scheduler"
@@ -174,3 +166,8 @@ func ReleaseMsgID(jobID, taskID string, attempt int) string {
 func TaskEventMsgID(jobID, taskID string, attempt int, s TaskState) string {
 	return jobID + "." + taskID + "." + strconv.Itoa(attempt) + "." + string(s)
 }
+
+// KVSubject is the subject a write to key of bucket is published on. The
+// scheduler writes records with pipelined asynchronous publishes to it,
+// which is exactly what a KV put does, one round trip at a time.
+func KVSubject(bucket, key string) string { return "$KV." + bucket + "." + key }

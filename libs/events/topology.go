@@ -24,9 +24,12 @@ type Topology struct {
 	// progress before it is redelivered to another worker (30s). Workers
 	// report progress at a third of it while a task runs.
 	TaskAckWait time.Duration
-	// TaskMaxDeliver bounds redeliveries of one released attempt (5). Past
-	// it the server emits a max-deliveries advisory and the scheduler counts
-	// a failed attempt.
+	// TaskMaxDeliver bounds deliveries of one released attempt (5). A worker
+	// that receives an attempt for a later delivery does not run it: it
+	// reports the attempt failed ("delivered N times without an ack"), so a
+	// task that kills or hangs its workers is retried with backoff and
+	// finally dead-lettered instead of crashing the fleet. The consumers
+	// themselves redeliver without limit, so nothing is dropped silently.
 	TaskMaxDeliver int
 	// TaskMaxAckPending bounds the tasks held by all workers of a pool on one
 	// priority at once (10000).
@@ -110,10 +113,6 @@ func EnsureTopology(ctx context.Context, js jetstream.JetStream, t Topology) err
 			Name: StreamDLQ, Subjects: []string{DLQStreamSubjects},
 			Retention: jetstream.LimitsPolicy,
 		},
-		{
-			Name: StreamAdvisories, Subjects: []string{MaxDeliveriesAdvisories},
-			Retention: jetstream.WorkQueuePolicy, MaxAge: 24 * time.Hour,
-		},
 	}
 	for _, p := range Priorities {
 		streams = append(streams, jetstream.StreamConfig{
@@ -148,7 +147,6 @@ func EnsureTopology(ctx context.Context, js jetstream.JetStream, t Topology) err
 			},
 			MaxDeliver: 10, MaxAckPending: 50000,
 		}},
-		{StreamAdvisories, jetstream.ConsumerConfig{Durable: ConsumerSchedulerAdvisories, MaxDeliver: 10}},
 	}
 	for _, c := range consumers {
 		c.cfg.AckPolicy = jetstream.AckExplicitPolicy
@@ -192,7 +190,7 @@ func EnsurePool(ctx context.Context, js jetstream.JetStream, t Topology, pool st
 			FilterSubject: TaskSubject(p, pool),
 			AckPolicy:     jetstream.AckExplicitPolicy,
 			AckWait:       t.TaskAckWait,
-			MaxDeliver:    t.TaskMaxDeliver,
+			MaxDeliver:    -1,
 			MaxAckPending: t.TaskMaxAckPending,
 			MaxWaiting:    4096,
 			Replicas:      t.Replicas,

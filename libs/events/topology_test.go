@@ -23,7 +23,7 @@ func TestEnsureTopologyIsIdempotent(t *testing.T) {
 	for range 3 {
 		require.NoError(t, events.EnsureTopology(ctx, js, topo))
 	}
-	for _, name := range []string{events.StreamJobs, events.StreamEvents, events.StreamDLQ, events.StreamAdvisories, "TASKS_CRITICAL", "TASKS_LOW"} {
+	for _, name := range []string{events.StreamJobs, events.StreamEvents, events.StreamDLQ, "TASKS_CRITICAL", "TASKS_LOW"} {
 		_, err := js.Stream(ctx, name)
 		assert.NoError(t, err, name)
 	}

@@ -1,0 +1,85 @@
+package scheduler
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+
+	"github.com/geocluster/geocluster/libs/events"
+)
+
+// Config of the scheduler.
+type Config struct {
+	// Topology provisioned at start (events.DefaultTopology()).
+	Topology events.Topology
+	// Ops the scheduler accepts in jobs (events.PlatformOps()).
+	Ops events.OpCatalog
+	// Limits on one job (events.DefaultLimits).
+	Limits events.Limits
+	// MaxBatch is the most inputs applied in one flush (1000).
+	MaxBatch int
+	// MaxResultBytes is the largest task result stored (256 KiB).
+	MaxResultBytes int
+	// APIVersion is the version the micro service reports ("0.1.0").
+	APIVersion string
+}
+
+// DefaultConfig returns the defaults.
+func DefaultConfig() Config {
+	return Config{
+		Topology:       events.DefaultTopology(),
+		Ops:            events.PlatformOps(),
+		Limits:         events.DefaultLimits,
+		MaxBatch:       1000,
+		MaxResultBytes: 256 << 10,
+		APIVersion:     "0.1.0",
+	}
+}
+
+// Validate returns every problem at once.
+func (c Config) Validate() error {
+	var errs []error
+	if err := c.Topology.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if len(c.Ops) == 0 {
+		errs = append(errs, errors.New("ops: the catalog is empty"))
+	}
+	if c.MaxBatch < 1 {
+		errs = append(errs, fmt.Errorf("max_batch: at least 1, got %d", c.MaxBatch))
+	}
+	if c.MaxResultBytes < 1024 {
+		errs = append(errs, fmt.Errorf("max_result_bytes: at least 1024, got %d", c.MaxResultBytes))
+	}
+	return errors.Join(errs...)
+}
+
+// LoadConfig reads GEO_SCHEDULER_* variables over the defaults:
+// GEO_SCHEDULER_MAX_BATCH, GEO_SCHEDULER_MAX_TASKS, GEO_SCHEDULER_MAX_RESULT_BYTES.
+// The topology is read by events.LoadTopology (GEO_*).
+func LoadConfig(getenv func(string) string) (Config, error) {
+	c := DefaultConfig()
+	topo, err := events.LoadTopology(getenv)
+	if err != nil {
+		return c, err
+	}
+	c.Topology = topo
+	var errs []error
+	intVar := func(name string, dst *int) {
+		if v := getenv(name); v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("%s: %q is not a number", name, v))
+				return
+			}
+			*dst = n
+		}
+	}
+	intVar("GEO_SCHEDULER_MAX_BATCH", &c.MaxBatch)
+	intVar("GEO_SCHEDULER_MAX_TASKS", &c.Limits.MaxTasks)
+	intVar("GEO_SCHEDULER_MAX_RESULT_BYTES", &c.MaxResultBytes)
+	if err := errors.Join(errs...); err != nil {
+		return c, err
+	}
+	return c, c.Validate()
+}

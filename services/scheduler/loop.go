@@ -1,0 +1,225 @@
+package scheduler
+
+import (
+	"container/heap"
+	"context"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/rs/zerolog"
+
+	"github.com/geocluster/geocluster/libs/events"
+)
+
+type itemKind int
+
+const (
+	itemSubmit itemKind = iota
+	itemCancel
+	itemTaskEvent
+)
+
+// item is one input of the loop. msg is acked once the batch that applied
+// it is flushed.
+type item struct {
+	kind itemKind
+	msg  jetstream.Msg
+}
+
+// loop owns the core and does its I/O.
+type loop struct {
+	core *core
+	nc   *nats.Conn
+	js   jetstream.JetStream
+	log  zerolog.Logger
+	in   chan item
+	// retries is a min-heap of retry releases by due time.
+	retries retryHeap
+}
+
+func (l *loop) run(ctx context.Context) error {
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+	batch := make([]item, 0, l.core.cfg.MaxBatch)
+	for {
+		l.armTimer(timer)
+		select {
+		case <-ctx.Done():
+			return nil
+		case it := <-l.in:
+			batch = append(batch, it)
+		case <-timer.C:
+		}
+	drain:
+		for len(batch) < l.core.cfg.MaxBatch {
+			select {
+			case it := <-l.in:
+				batch = append(batch, it)
+			default:
+				break drain
+			}
+		}
+		var acks []jetstream.Msg
+		for _, it := range batch {
+			if l.apply(it) {
+				acks = append(acks, it.msg)
+			}
+		}
+		l.dueRetries()
+		batch = batch[:0]
+		out := l.core.endBatch()
+		if err := l.flush(ctx, out); err != nil {
+			// Only ctx ends a flush early; the unacked inputs come back
+			// to whoever runs the scheduler next.
+			return nil
+		}
+		for _, m := range acks {
+			if m != nil {
+				_ = m.Ack()
+			}
+		}
+		for _, r := range out.timers {
+			heap.Push(&l.retries, r)
+		}
+		for pool := range out.signals {
+			_ = l.nc.Publish(events.TaskSignalSubject(pool), nil)
+		}
+		l.core.forget(out.done)
+	}
+}
+
+// apply feeds one input to the core. It returns false when the input must
+// not be acked (an I/O error: it is redelivered later).
+func (l *loop) apply(it item) bool {
+	switch it.kind {
+	case itemSubmit:
+		_, tenant, _ := events.TenantFromJobsSubject(it.msg.Subject())
+		var seq uint64
+		if md, err := it.msg.Metadata(); err == nil {
+			seq = md.Sequence.Stream
+		}
+		if err := l.core.submit(tenant, it.msg.Data(), it.msg.Headers(), seq); err != nil {
+			l.log.Error().Err(err).Msg("submission deferred")
+			_ = it.msg.NakWithDelay(time.Second)
+			return false
+		}
+	case itemCancel:
+		_, tenant, _ := events.TenantFromJobsSubject(it.msg.Subject())
+		req, err := events.DecodeCancel(it.msg.Data())
+		if err != nil {
+			l.log.Warn().Err(err).Str("subject", it.msg.Subject()).Msg("cancel request rejected")
+			return true
+		}
+		l.core.cancel(tenant, req)
+	case itemTaskEvent:
+		ev, err := events.DecodeTaskEvent(it.msg.Data())
+		if err != nil {
+			l.log.Warn().Err(err).Str("subject", it.msg.Subject()).Msg("task event ignored")
+			_ = it.msg.Term()
+			return false
+		}
+		l.core.taskEvent(ev)
+	}
+	return true
+}
+
+func (l *loop) dueRetries() {
+	now := l.core.now()
+	for l.retries.Len() > 0 && !l.retries[0].at.After(now) {
+		l.core.retryDue(heap.Pop(&l.retries).(retryTimer))
+	}
+}
+
+func (l *loop) armTimer(t *time.Timer) {
+	d := time.Hour
+	if l.retries.Len() > 0 {
+		d = max(time.Until(l.retries[0].at), 0)
+	}
+	t.Reset(d)
+}
+
+// flush writes everything a batch produced. Task records of newly accepted
+// jobs go first, so that a stored job record always has all its tasks; then
+// the rest in one pipelined wave. Failed publishes are retried (every write
+// is idempotent) until they succeed or ctx ends.
+func (l *loop) flush(ctx context.Context, out *outbox) error {
+	var first, rest []outMsg
+	for t := range out.tasks {
+		m := outMsg{subject: events.KVSubject(events.BucketTasks, t.key()), data: marshalRecord(t.rec)}
+		if t.job.newJob {
+			first = append(first, m)
+		} else {
+			rest = append(rest, m)
+		}
+	}
+	for j := range out.jobs {
+		rest = append(rest, outMsg{subject: events.KVSubject(events.BucketJobs, events.JobKey(j.rec.Tenant, j.rec.ID)), data: marshalRecord(j.rec)})
+		j.newJob = false
+	}
+	rest = append(rest, out.msgs...)
+	if err := l.publishAll(ctx, first); err != nil {
+		return err
+	}
+	return l.publishAll(ctx, rest)
+}
+
+func (l *loop) publishAll(ctx context.Context, msgs []outMsg) error {
+	delay := 50 * time.Millisecond
+	for len(msgs) > 0 {
+		futures := make([]jetstream.PubAckFuture, len(msgs))
+		var failed []outMsg
+		var lastErr error
+		for i, m := range msgs {
+			nm := &nats.Msg{Subject: m.subject, Data: m.data, Header: m.header}
+			var opts []jetstream.PublishOpt
+			if m.msgID != "" {
+				opts = append(opts, jetstream.WithMsgID(m.msgID))
+			}
+			f, err := l.js.PublishMsgAsync(nm, opts...)
+			if err != nil {
+				failed, lastErr = append(failed, m), err
+				continue
+			}
+			futures[i] = f
+		}
+		for i, f := range futures {
+			if f == nil {
+				continue
+			}
+			select {
+			case <-f.Ok():
+			case err := <-f.Err():
+				failed, lastErr = append(failed, msgs[i]), err
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		}
+		if len(failed) == 0 {
+			return nil
+		}
+		l.log.Error().Err(lastErr).Int("failed", len(failed)).Dur("retry_in", delay).Msg("flush incomplete")
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(delay):
+		}
+		delay = min(delay*2, 2*time.Second)
+		msgs = failed
+	}
+	return nil
+}
+
+// retryHeap orders retry releases by due time.
+type retryHeap []retryTimer
+
+func (h retryHeap) Len() int           { return len(h) }
+func (h retryHeap) Less(i, j int) bool { return h[i].at.Before(h[j].at) }
+func (h retryHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *retryHeap) Push(x any)        { *h = append(*h, x.(retryTimer)) }
+func (h *retryHeap) Pop() any {
+	old := *h
+	x := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return x
+}
