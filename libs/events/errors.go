@@ -33,12 +33,10 @@ func (e *ValidationError) Error() string {
 	return e.Field + ": " + e.Reason
 }
 
-// Unwrap lets errors.Is match ErrInvalid (or a more specific sentinel).
-func (e *ValidationError) Unwrap() error {
-	if e.kind != nil {
-		return e.kind
-	}
-	return ErrInvalid
+// Is makes every ValidationError match ErrInvalid, and also its more
+// specific sentinel (ErrMalformed, ErrTooLarge, ErrUnsupportedVersion).
+func (e *ValidationError) Is(target error) bool {
+	return target == ErrInvalid || (e.kind != nil && target == e.kind)
 }
 
 func invalid(field, format string, args ...any) *ValidationError {
