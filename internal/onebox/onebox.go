@@ -1,0 +1,268 @@
+// Package onebox runs a whole geocluster in one process: an embedded NATS
+// JetStream server and every service, each on its own in-process connection.
+// cmd/geocluster, the end-to-end tests and the benchmarks build on it.
+//
+// A Cluster is started by Start, runs until Stop (or the ctx given to Start
+// is done), and can stop or kill single workers to show that nothing is lost.
+package onebox
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/rs/zerolog"
+
+	"github.com/geocluster/geocluster/libs/embedded"
+	"github.com/geocluster/geocluster/libs/events"
+	"github.com/geocluster/geocluster/services/scheduler"
+	"github.com/geocluster/geocluster/services/worker"
+)
+
+// Config of a one-process cluster.
+type Config struct {
+	// DataDir holds JetStream's files ("" = a temporary directory removed at
+	// Stop).
+	DataDir string
+	// Memory keeps every stream, bucket and object store in memory.
+	Memory bool
+	// Host and Port the NATS server listens on (127.0.0.1, 4222; -1 picks a
+	// free port).
+	Host string
+	Port int
+	// HTTPPort serves NATS monitoring (0 = off).
+	HTTPPort int
+	// Workers is how many workers run (2).
+	Workers int
+	// Worker is the template of every worker's config; its ID is replaced.
+	Worker worker.Config
+	// Scheduler is the scheduler's config.
+	Scheduler scheduler.Config
+	// Topology is given to every service (events.DefaultTopology()).
+	Topology events.Topology
+	// Ops overrides the ops workers run (nil: platform ops).
+	Ops func(js jetstream.JetStream) *worker.Registry
+	// Log is the root logger; each service gets it with "service" set.
+	Log zerolog.Logger
+}
+
+// DefaultConfig returns the defaults.
+func DefaultConfig() Config {
+	return Config{
+		Host: "127.0.0.1", Port: 4222, Workers: 2,
+		Worker: worker.DefaultConfig(), Scheduler: scheduler.DefaultConfig(),
+		Topology: events.DefaultTopology(), Log: zerolog.Nop(),
+	}
+}
+
+// Cluster is a running one-process cluster.
+type Cluster struct {
+	Server *embedded.Server
+	cfg    Config
+	tmp    string
+
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	mu     sync.Mutex
+	errs   []error
+	svc    []*service
+}
+
+// service is one running service with its own connection.
+type service struct {
+	Name   string
+	nc     *nats.Conn
+	cancel context.CancelFunc
+	done   chan struct{}
+	killed bool
+}
+
+// Start starts the server and every service.
+func Start(ctx context.Context, cfg Config) (*Cluster, error) {
+	if cfg.Memory {
+		cfg.Topology.Storage = jetstream.MemoryStorage
+	}
+	c := &Cluster{cfg: cfg}
+	dir := cfg.DataDir
+	if dir == "" {
+		tmp, err := os.MkdirTemp("", "geocluster-")
+		if err != nil {
+			return nil, fmt.Errorf("temp dir: %w", err)
+		}
+		c.tmp, dir = tmp, tmp
+	}
+	srv, err := embedded.Start(embedded.Config{Host: cfg.Host, Port: cfg.Port, HTTPPort: cfg.HTTPPort, StoreDir: filepath.Join(dir, "jetstream")})
+	if err != nil {
+		c.removeTmp()
+		return nil, err
+	}
+	c.Server = srv
+	c.ctx, c.cancel = context.WithCancel(ctx)
+
+	nc, err := srv.Connect("provision", true)
+	if err != nil {
+		c.Stop()
+		return nil, err
+	}
+	js, _ := jetstream.New(nc)
+	err = events.EnsureTopology(ctx, js, cfg.Topology)
+	nc.Close()
+	if err != nil {
+		c.Stop()
+		return nil, err
+	}
+	scfg := cfg.Scheduler
+	scfg.Topology = cfg.Topology
+	if err := c.startService("scheduler", func(ctx context.Context, nc *nats.Conn, log zerolog.Logger) error {
+		return scheduler.Run(ctx, scheduler.Deps{NC: nc, Log: log}, scfg)
+	}); err != nil {
+		c.Stop()
+		return nil, err
+	}
+	for range cfg.Workers {
+		if _, err := c.AddWorker(); err != nil {
+			c.Stop()
+			return nil, err
+		}
+	}
+	return c, nil
+}
+
+// URL is where clients connect.
+func (c *Cluster) URL() string { return c.Server.ClientURL() }
+
+// AddWorker starts one more worker and returns its id.
+func (c *Cluster) AddWorker() (string, error) {
+	wcfg := c.cfg.Worker
+	wcfg.ID = "w-" + events.NewID()
+	wcfg.Topology = c.cfg.Topology
+	err := c.startService(wcfg.ID, func(ctx context.Context, nc *nats.Conn, log zerolog.Logger) error {
+		js, err := jetstream.New(nc)
+		if err != nil {
+			return err
+		}
+		var ops *worker.Registry
+		if c.cfg.Ops != nil {
+			ops = c.cfg.Ops(js)
+		}
+		return worker.Run(ctx, worker.Deps{NC: nc, JS: js, Log: log, Ops: ops}, wcfg)
+	})
+	return wcfg.ID, err
+}
+
+func (c *Cluster) startService(name string, run func(context.Context, *nats.Conn, zerolog.Logger) error) error {
+	nc, err := c.Server.Connect(name, true)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithCancel(c.ctx)
+	s := &service{Name: name, nc: nc, cancel: cancel, done: make(chan struct{})}
+	log := c.cfg.Log.With().Str("service", name).Logger()
+	c.mu.Lock()
+	c.svc = append(c.svc, s)
+	c.mu.Unlock()
+	c.wg.Add(1)
+	go func() {
+		defer c.wg.Done()
+		defer close(s.done)
+		defer nc.Close()
+		if err := run(ctx, nc, log); err != nil {
+			c.mu.Lock()
+			if s.killed {
+				c.mu.Unlock()
+				return // a killed service may fail to say goodbye; that is the point
+			}
+			c.errs = append(c.errs, fmt.Errorf("%s: %w", name, err))
+			c.mu.Unlock()
+		}
+	}()
+	return nil
+}
+
+// Workers lists the ids of the workers started and not stopped.
+func (c *Cluster) Workers() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var ids []string
+	for _, s := range c.svc {
+		if s.Name != "scheduler" && !closed(s.done) {
+			ids = append(ids, s.Name)
+		}
+	}
+	return ids
+}
+
+func closed(ch chan struct{}) bool {
+	select {
+	case <-ch:
+		return true
+	default:
+		return false
+	}
+}
+
+func (c *Cluster) find(name string) *service {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, s := range c.svc {
+		if s.Name == name {
+			return s
+		}
+	}
+	return nil
+}
+
+// StopService stops one service gracefully (as SIGTERM would) and waits.
+func (c *Cluster) StopService(name string) error {
+	s := c.find(name)
+	if s == nil {
+		return fmt.Errorf("no service %s", name)
+	}
+	s.cancel()
+	<-s.done
+	return nil
+}
+
+// KillService closes a service's connection without any goodbye, as if its
+// process died, then stops what is left of it.
+func (c *Cluster) KillService(name string) error {
+	s := c.find(name)
+	if s == nil {
+		return fmt.Errorf("no service %s", name)
+	}
+	c.mu.Lock()
+	s.killed = true
+	c.mu.Unlock()
+	s.nc.Close()
+	s.cancel()
+	<-s.done
+	return nil
+}
+
+// Stop stops every service, then the server; it returns the errors the
+// services returned.
+func (c *Cluster) Stop() error {
+	if c.cancel != nil {
+		c.cancel()
+	}
+	c.wg.Wait()
+	if c.Server != nil {
+		c.Server.Stop()
+	}
+	c.removeTmp()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return errors.Join(c.errs...)
+}
+
+func (c *Cluster) removeTmp() {
+	if c.tmp != "" {
+		_ = os.RemoveAll(c.tmp)
+	}
+}
