@@ -126,4 +126,3 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	return errors.Join(err, cl.Stop())
 }
-
