@@ -45,8 +45,9 @@ type Config struct {
 	Scheduler scheduler.Config
 	// Topology is given to every service (events.DefaultTopology()).
 	Topology events.Topology
-	// Ops overrides the ops workers run (nil: platform ops).
-	Ops func(js jetstream.JetStream) *worker.Registry
+	// Ops overrides the ops workers run (nil: platform ops). The scheduler's
+	// catalog (Scheduler.Ops) must name them too.
+	Ops *worker.Registry
 	// Log is the root logger; each service gets it with "service" set.
 	Log zerolog.Logger
 }
@@ -147,11 +148,7 @@ func (c *Cluster) AddWorker() (string, error) {
 		if err != nil {
 			return err
 		}
-		var ops *worker.Registry
-		if c.cfg.Ops != nil {
-			ops = c.cfg.Ops(js)
-		}
-		return worker.Run(ctx, worker.Deps{NC: nc, JS: js, Log: log, Ops: ops}, wcfg)
+		return worker.Run(ctx, worker.Deps{NC: nc, JS: js, Log: log, Ops: c.cfg.Ops}, wcfg)
 	})
 	return wcfg.ID, err
 }

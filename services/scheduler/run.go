@@ -23,6 +23,14 @@ type Deps struct {
 // Run provisions the topology, recovers live jobs from KV, and then
 // schedules until ctx is done. It returns nil on a clean stop.
 func Run(ctx context.Context, deps Deps, cfg Config) error {
+	err := run(ctx, deps, cfg)
+	if ctx.Err() != nil {
+		return nil // stopped while starting: a clean stop all the same
+	}
+	return err
+}
+
+func run(ctx context.Context, deps Deps, cfg Config) error {
 	if err := cfg.Validate(); err != nil {
 		return fmt.Errorf("scheduler config: %w", err)
 	}
