@@ -128,4 +128,3 @@ func TestHigherPrioritiesFinishFirstAndLowStillProgresses(t *testing.T) {
 	assert.Less(t, first["prio-low"], last["prio-critical"], "low priority starved until critical was done")
 	assert.Less(t, first["prio-normal"], last["prio-critical"])
 }
-
