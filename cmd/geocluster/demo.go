@@ -20,6 +20,7 @@ import (
 	"github.com/schollz/progressbar/v3"
 
 	"github.com/geocluster/geocluster/internal/onebox"
+	"github.com/geocluster/geocluster/internal/progress"
 	"github.com/geocluster/geocluster/libs/events"
 )
 
@@ -52,8 +53,13 @@ func runDemo(ctx context.Context, cl *onebox.Cluster, o options, stdout, stderr 
 			total += st.Size()
 		}
 	}
-	bar := progressbar.NewOptions64(total, progressbar.OptionSetWriter(stderr), progressbar.OptionSetDescription("upload "),
-		progressbar.OptionShowBytes(true), progressbar.OptionClearOnFinish())
+	var bar io.Writer = io.Discard
+	if progress.IsTerminal(stderr) {
+		pb := progressbar.NewOptions64(total, progressbar.OptionSetWriter(stderr), progressbar.OptionSetDescription("upload "),
+			progressbar.OptionShowBytes(true), progressbar.OptionClearOnFinish())
+		defer func() { _ = pb.Finish() }()
+		bar = pb
+	}
 	want := map[string]string{}
 	job := events.JobSpec{ID: "demo-" + events.NewID(), Name: "checksum the sample rasters", Retry: &events.RetryPolicy{InitialMS: 100}}
 	var deps []string
@@ -69,7 +75,6 @@ func runDemo(ctx context.Context, cl *onebox.Cluster, o options, stdout, stderr 
 		job.Tasks = append(job.Tasks, events.TaskSpec{ID: id, Op: events.OpChecksum, Params: params, Inputs: []string{name}})
 		deps = append(deps, id)
 	}
-	_ = bar.Finish()
 	job.Tasks = append(job.Tasks, events.TaskSpec{ID: "manifest", Op: events.OpNoop, Deps: deps})
 	fmt.Fprintf(stdout, "demo: uploaded %d GeoTIFFs (%.1f MiB) to object store %s\n", len(files), float64(total)/(1<<20), events.ObjectTiles)
 
@@ -98,7 +103,7 @@ func runDemo(ctx context.Context, cl *onebox.Cluster, o options, stdout, stderr 
 }
 
 // upload puts one file into the object store and returns its local SHA-256.
-func upload(ctx context.Context, store jetstream.ObjectStore, path, name string, bar *progressbar.ProgressBar) (string, error) {
+func upload(ctx context.Context, store jetstream.ObjectStore, path, name string, bar io.Writer) (string, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return "", err
@@ -123,7 +128,10 @@ func follow(ctx context.Context, js jetstream.JetStream, id string, stderr io.Wr
 		return events.JobRecord{}, err
 	}
 	defer func() { _ = w.Stop() }()
-	var bar *progressbar.ProgressBar
+	show := progress.New(progress.Auto, stderr)
+	defer show.Close()
+	tick := time.NewTicker(progress.TickInterval)
+	defer tick.Stop()
 	timeout := time.After(5 * time.Minute)
 	for {
 		select {
@@ -131,21 +139,18 @@ func follow(ctx context.Context, js jetstream.JetStream, id string, stderr io.Wr
 			return events.JobRecord{}, ctx.Err()
 		case <-timeout:
 			return events.JobRecord{}, errors.New("job did not finish within 5 minutes")
+		case <-tick.C:
+			show.Tick()
 		case e := <-w.Updates():
 			if e == nil {
-				continue // initial values delivered; wait for updates
+				continue // the job's record does not exist yet
 			}
 			var rec events.JobRecord
 			if err := json.Unmarshal(e.Value(), &rec); err != nil {
 				return rec, fmt.Errorf("decode job record: %w", err)
 			}
-			if bar == nil {
-				bar = progressbar.NewOptions(rec.Total, progressbar.OptionSetWriter(stderr), progressbar.OptionShowCount(),
-					progressbar.OptionSetDescription("tasks "), progressbar.OptionClearOnFinish())
-			}
-			_ = bar.Set(rec.Counts.Done())
+			show.Update(rec)
 			if rec.State.Terminal() {
-				_ = bar.Finish()
 				return rec, nil
 			}
 		}

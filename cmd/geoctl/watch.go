@@ -10,6 +10,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/spf13/cobra"
 
+	"github.com/geocluster/geocluster/internal/progress"
 	"github.com/geocluster/geocluster/libs/events"
 )
 
@@ -58,12 +59,12 @@ func (a *app) watchJob(ctx context.Context, c *client, id string, o watchOptions
 	}
 	defer stop()
 
-	p := newProgress(o.progress, a.stderr)
-	defer p.close()
+	p := progress.New(o.progress, a.stderr)
+	defer p.Close()
 	appear := time.NewTimer(o.wait)
 	defer appear.Stop()
 	appeared := appear.C
-	tick := time.NewTicker(plainInterval)
+	tick := time.NewTicker(progress.TickInterval)
 	defer tick.Stop()
 	for {
 		select {
@@ -85,9 +86,9 @@ func (a *app) watchJob(ctx context.Context, c *client, id string, o watchOptions
 				return fmt.Errorf("decode job record %s: %w", key, err)
 			}
 			appeared = nil
-			p.update(rec)
+			p.Update(rec)
 			if rec.State.Terminal() {
-				p.close()
+				p.Close()
 				return a.finish(rec)
 			}
 		case ev := <-rejections:
@@ -97,13 +98,13 @@ func (a *app) watchJob(ctx context.Context, c *client, id string, o watchOptions
 			if _, err := kv.Get(ctx, key); err == nil {
 				continue // stored after all: the watcher delivers it next
 			}
-			p.close()
+			p.Close()
 			return a.rejected(id, ev)
 		case <-appeared:
 			return fmt.Errorf("job %s not found in tenant %q after %s: was it submitted, and is the scheduler at %s running?",
 				id, c.tenant, o.wait, c.server)
 		case <-tick.C:
-			p.tick()
+			p.Tick()
 		}
 	}
 }
@@ -187,7 +188,7 @@ type watchOptions struct {
 
 func (o *watchOptions) addFlags(cmd *cobra.Command) {
 	cmd.Flags().DurationVar(&o.wait, "wait", 30*time.Second, "how long to wait for the job to appear")
-	cmd.Flags().StringVar(&o.progress, "progress", progressAuto,
+	cmd.Flags().StringVar(&o.progress, "progress", progress.Auto,
 		"progress on stderr: auto (a bar on a terminal, plain lines otherwise), bar, plain, none")
 }
 
@@ -198,7 +199,7 @@ func (o watchOptions) Validate() error {
 		errs = append(errs, fmt.Errorf("--wait: must be positive, got %s", o.wait))
 	}
 	switch o.progress {
-	case progressAuto, progressBar, progressPlain, progressNone:
+	case progress.Auto, progress.Bar, progress.Plain, progress.None:
 	default:
 		errs = append(errs, fmt.Errorf("--progress: %q is not auto, bar, plain or none", o.progress))
 	}

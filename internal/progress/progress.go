@@ -1,4 +1,6 @@
-package main
+// Package progress shows a job's progress from its geo_jobs record: a bar on
+// a terminal, one plain line per change (at most one a second) elsewhere.
+package progress
 
 import (
 	"fmt"
@@ -12,44 +14,46 @@ import (
 	"github.com/geocluster/geocluster/libs/events"
 )
 
-// Progress displays, chosen with --progress.
+// Display modes.
 const (
-	progressAuto  = "auto"
-	progressBar   = "bar"
-	progressPlain = "plain"
-	progressNone  = "none"
+	Auto  = "auto"
+	Bar   = "bar"
+	Plain = "plain"
+	None  = "none"
 )
 
-// plainInterval is the shortest time between two plain progress lines.
-const plainInterval = time.Second
+// TickInterval is the shortest time between two plain progress lines, and
+// how often a caller should call Tick.
+const TickInterval = time.Second
 
-// progress shows a watched job's record as it changes. tick is called every
-// plainInterval; close ends the display and is safe to call twice.
-type progress interface {
-	update(rec events.JobRecord)
-	tick()
-	close()
+// Display shows a watched job's record as it changes. Tick is to be called
+// about every second; Close ends the display and is safe to call twice.
+type Display interface {
+	Update(rec events.JobRecord)
+	Tick()
+	Close()
 }
 
-// newProgress returns the display of mode on w; auto is a bar when w is a
-// terminal and plain lines otherwise (logs, CI).
-func newProgress(mode string, w io.Writer) progress {
-	if mode == progressAuto {
-		mode = progressPlain
-		if isTerminal(w) {
-			mode = progressBar
+// New returns the display of mode on w; Auto is a bar when w is a terminal
+// and plain lines otherwise (logs, CI).
+func New(mode string, w io.Writer) Display {
+	if mode == Auto {
+		mode = Plain
+		if IsTerminal(w) {
+			mode = Bar
 		}
 	}
 	switch mode {
-	case progressBar:
+	case Bar:
 		return &barProgress{w: w}
-	case progressPlain:
+	case Plain:
 		return &plainProgress{w: w}
 	}
 	return noProgress{}
 }
 
-func isTerminal(w io.Writer) bool {
+// IsTerminal reports whether w is a terminal.
+func IsTerminal(w io.Writer) bool {
 	f, ok := w.(*os.File)
 	return ok && term.IsTerminal(int(f.Fd()))
 }
@@ -61,9 +65,9 @@ func activity(c events.TaskCounts) string {
 
 type noProgress struct{}
 
-func (noProgress) update(events.JobRecord) {}
-func (noProgress) tick()                   {}
-func (noProgress) close()                  {}
+func (noProgress) Update(events.JobRecord) {}
+func (noProgress) Tick()                   {}
+func (noProgress) Close()                  {}
 
 // barProgress draws a progress bar of done/total tasks.
 type barProgress struct {
@@ -73,7 +77,7 @@ type barProgress struct {
 	closed bool
 }
 
-func (p *barProgress) update(rec events.JobRecord) {
+func (p *barProgress) Update(rec events.JobRecord) {
 	if p.closed {
 		return
 	}
@@ -97,9 +101,9 @@ func (p *barProgress) update(rec events.JobRecord) {
 	p.bar.Describe("[" + string(rec.State) + "] " + activity(rec.Counts))
 }
 
-func (p *barProgress) tick() {}
+func (p *barProgress) Tick() {}
 
-func (p *barProgress) close() {
+func (p *barProgress) Close() {
 	if p.closed || p.bar == nil {
 		p.closed = true
 		return
@@ -109,7 +113,7 @@ func (p *barProgress) close() {
 	fmt.Fprintln(p.w)
 }
 
-// plainProgress prints one line per change, at most one per plainInterval;
+// plainProgress prints one line per change, at most one per TickInterval;
 // tick prints a change held back by the interval.
 type plainProgress struct {
 	w       io.Writer
@@ -119,19 +123,19 @@ type plainProgress struct {
 	closed  bool
 }
 
-func (p *plainProgress) update(rec events.JobRecord) {
+func (p *plainProgress) Update(rec events.JobRecord) {
 	line := fmt.Sprintf("job %s %s: %d/%d done, %s", rec.ID, rec.State, rec.Counts.Done(), rec.Total, activity(rec.Counts))
 	if line == p.last {
 		p.pending = ""
 		return
 	}
 	p.pending = line
-	if time.Since(p.lastAt) >= plainInterval {
+	if time.Since(p.lastAt) >= TickInterval {
 		p.flush()
 	}
 }
 
-func (p *plainProgress) tick() { p.flush() }
+func (p *plainProgress) Tick() { p.flush() }
 
 func (p *plainProgress) flush() {
 	if p.closed || p.pending == "" {
@@ -141,4 +145,7 @@ func (p *plainProgress) flush() {
 	p.last, p.lastAt, p.pending = p.pending, time.Now(), ""
 }
 
-func (p *plainProgress) close() { p.closed = true }
+func (p *plainProgress) Close() {
+	p.flush()
+	p.closed = true
+}
