@@ -102,7 +102,7 @@ func TestFailingTaskIsRetriedThenDeadLetteredWithItsError(t *testing.T) {
 	require.NoError(t, err)
 	var dl events.DeadLetter
 	require.Eventually(t, func() bool {
-		m, err := st.GetLastMsgForSubject(t.Context(), events.DLQSubject(events.PriorityNormal))
+		m, err := st.GetLastMsgForSubject(t.Context(), events.DLQSubject(events.DefaultTenant, events.PriorityNormal))
 		return err == nil && json.Unmarshal(m.Data, &dl) == nil
 	}, 10*time.Second, 20*time.Millisecond)
 	assert.Equal(t, "bad", dl.Task.TaskID)

@@ -46,8 +46,7 @@ func (a *app) dlqCommand() *cobra.Command {
 }
 
 // deadLetters reads the newest limit dead letters of the tenant (or of every
-// tenant), oldest first. DLQ subjects carry no tenant, so the tenant is
-// filtered here from each letter's task.
+// tenant), oldest first.
 func (c *client) deadLetters(ctx context.Context, limit int, allTenants bool) ([]events.DeadLetter, error) {
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
@@ -61,6 +60,9 @@ func (c *client) deadLetters(ctx context.Context, limit int, allTenants bool) ([
 		return out, nil
 	}
 	cfg := jetstream.OrderedConsumerConfig{DeliverPolicy: jetstream.DeliverAllPolicy}
+	if !allTenants {
+		cfg.FilterSubjects = []string{events.TenantDLQFilter(c.tenant)}
+	}
 	if allTenants && st.LastSeq-st.FirstSeq >= uint64(limit) {
 		cfg.DeliverPolicy, cfg.OptStartSeq = jetstream.DeliverByStartSequencePolicy, st.LastSeq-uint64(limit)+1
 	}

@@ -27,7 +27,7 @@ func TestDLQShowsTheTenantsDeadLetters(t *testing.T) {
 		deadLetter("acme", "j9", "t9", "other tenant"),
 		deadLetter("default", "j2", "t2", "boom 2"),
 	} {
-		c.publish(t, events.DLQSubject(events.PriorityHigh), dl)
+		c.publish(t, events.DLQSubject(dl.Task.Tenant, events.PriorityHigh), dl)
 	}
 
 	stdout, _, err := c.run(t, "dlq")

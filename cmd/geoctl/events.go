@@ -61,21 +61,17 @@ func (a *app) eventsCommand() *cobra.Command {
 
 // filters returns the EVENTS subjects o selects for tenant.
 func (o eventsOptions) filters(tenant string) []string {
-	workers := events.WorkerEventSubject("*", "*")
+	workers := events.AllWorkerEvents
 	switch {
 	case o.allTenants:
 		return events.EventsStreamSubjects
 	case o.job != "":
 		return []string{events.JobEventsFilter(tenant, o.job)}
 	case o.workers:
-		return []string{tenantEventsFilter(tenant), workers}
+		return []string{events.TenantEventsFilter(tenant), workers}
 	}
-	return []string{tenantEventsFilter(tenant)}
+	return []string{events.TenantEventsFilter(tenant)}
 }
-
-// tenantEventsFilter matches every task and job event of a tenant:
-// geo.events.<tenant>.*.*.* (libs/events has no builder of its own yet).
-func tenantEventsFilter(tenant string) string { return events.JobEventsFilter(tenant, "*") }
 
 // tailEvents prints the selected events until ctx ends, then returns nil.
 func (a *app) tailEvents(ctx context.Context, c *client, o eventsOptions) error {

@@ -105,8 +105,18 @@ func WorkerEventSubject(workerID string, s WorkerState) string {
 // EventsStreamSubjects are the subjects the EVENTS stream captures.
 var EventsStreamSubjects = []string{Root + ".events.>", Root + ".workers.>"}
 
-// DLQSubject: geo.dlq.<prio>.
-func DLQSubject(p Priority) string { return Root + ".dlq." + string(p) }
+// DLQSubject: geo.dlq.<tenant>.<prio>. The tenant sits at a fixed token, as
+// on every subject that carries a tenant's data.
+func DLQSubject(tenant string, p Priority) string { return Root + ".dlq." + tenant + "." + string(p) }
+
+// TenantDLQFilter matches every dead letter of a tenant.
+func TenantDLQFilter(tenant string) string { return Root + ".dlq." + tenant + ".*" }
+
+// TenantEventsFilter matches every task and job event of a tenant.
+func TenantEventsFilter(tenant string) string { return Root + ".events." + tenant + ".>" }
+
+// AllWorkerEvents matches every worker lifecycle event.
+const AllWorkerEvents = Root + ".workers.*.*"
 
 // DLQStreamSubjects are the subjects the DLQ stream captures.
 const DLQStreamSubjects = Root + ".dlq.>"

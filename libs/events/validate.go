@@ -62,12 +62,33 @@ func DecodeJob(data []byte) (JobSpec, error) {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&j); err != nil {
-		return JobSpec{}, jsonError("", err)
+		return JobSpec{}, locateTaskError(data, jsonError("", err))
 	}
 	if dec.More() {
 		return JobSpec{}, &ValidationError{Reason: "trailing data after the JSON job", kind: ErrMalformed}
 	}
 	return j, nil
+}
+
+// locateTaskError finds which task an error of encoding/json belongs to
+// (encoding/json reports "tasks.max_attempts" or a bare "depz", without the
+// index) by decoding each task alone; it returns err when no task fails.
+func locateTaskError(data []byte, err error) error {
+	var probe struct {
+		Tasks []json.RawMessage `json:"tasks"`
+	}
+	if json.Unmarshal(data, &probe) != nil {
+		return err
+	}
+	for i, raw := range probe.Tasks {
+		var t TaskSpec
+		dec := json.NewDecoder(bytes.NewReader(raw))
+		dec.DisallowUnknownFields()
+		if terr := dec.Decode(&t); terr != nil {
+			return jsonError(fmt.Sprintf("tasks[%d]", i), terr)
+		}
+	}
+	return err
 }
 
 // Validate checks a job against the op catalog and limits: version, ids,

@@ -241,7 +241,7 @@ func (c *core) deadLetter(t *task, now time.Time) {
 		},
 		Attempts: t.rec.Attempt, LastError: last, Errors: t.rec.Errors, At: now,
 	}
-	c.queueJSON(events.DLQSubject(s.Priority), events.ReleaseMsgID(t.job.rec.ID, s.ID, t.rec.Attempt), dl, t.job.rec.TraceParent)
+	c.queueJSON(events.DLQSubject(t.job.rec.Tenant, s.Priority), events.ReleaseMsgID(t.job.rec.ID, s.ID, t.rec.Attempt), dl, t.job.rec.TraceParent)
 	c.publishTaskEvent(t, events.TaskDeadLettered, last, now)
 	c.log.Warn().Str("job_id", t.job.rec.ID).Str("task_id", s.ID).Int("attempts", t.rec.Attempt).Str("error", last).Msg("task dead-lettered")
 	j := t.job
