@@ -82,7 +82,9 @@ func (c *core) reject(tenant, id string, seq uint64, err error, now time.Time) {
 		Error: err.Error(), Field: events.FieldOf(err), SubmitSeq: seq, At: now,
 	}
 	c.log.Info().Str("job_id", id).Str("tenant", tenant).Str("field", ev.Field).Str("error", ev.Error).Msg("job rejected")
-	c.queueJSON(events.JobEventSubject(tenant, id, events.JobRejected), id+".rejected", ev, "")
+	// One rejection per stored submission: a redelivery is deduplicated, a
+	// new submission of the same bad job is answered again.
+	c.queueJSON(events.JobEventSubject(tenant, id, events.JobRejected), fmt.Sprintf("%s.rejected.%d", id, seq), ev, "")
 }
 
 // accept builds the in-memory DAG of a valid job and releases its roots.
