@@ -39,6 +39,10 @@ func (w *worker) handle(base context.Context, msg jetstream.Msg) {
 		return
 	}
 	log := w.log.With().Str("job_id", m.JobID).Str("task_id", m.TaskID).Logger()
+	if md, err := msg.Metadata(); err == nil && md.NumDelivered > uint64(w.cfg.Topology.TaskMaxDeliver) {
+		w.lost(base, msg, m, md.NumDelivered, log)
+		return
+	}
 	h, ctx, ok := w.tracker.add(base, m, msg, time.Now())
 	if !ok {
 		log.Debug().Msg("task of cancelled job skipped")
@@ -57,6 +61,25 @@ func (w *worker) handle(base context.Context, msg jetstream.Msg) {
 		return
 	}
 	w.execute(ctx, msg, m, log)
+}
+
+// lost settles an attempt delivered more than TaskMaxDeliver times without an
+// ack: the workers that held it died or hung. It is not run again here; it
+// is reported failed so the scheduler retries it with backoff or, past its
+// attempts, dead-letters it, instead of the task killing worker after worker.
+func (w *worker) lost(ctx context.Context, msg jetstream.Msg, m events.TaskMessage, deliveries uint64, log zerolog.Logger) {
+	e := w.taskEvent(m, events.TaskFailed)
+	e.Error = fmt.Sprintf("delivered %d times without an ack (task_max_deliver %d): the workers that held it died or hung", deliveries-1, w.cfg.Topology.TaskMaxDeliver)
+	if err := w.publishTaskEventAcked(ctx, e); err != nil {
+		log.Warn().Err(err).Msg("lost attempt not reported")
+		if err := msg.Nak(); err != nil {
+			log.Warn().Err(err).Msg("nak failed")
+		}
+		return
+	}
+	log.Warn().Uint64("deliveries", deliveries-1).Msg("attempt lost")
+	w.failed.Add(1)
+	w.ack(msg, log)
 }
 
 // notStarted settles a task given up while it waited for its op's limit.

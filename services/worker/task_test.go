@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -170,4 +171,34 @@ func TestLongTaskIsNotRedelivered(t *testing.T) {
 	h.await("long", "t1", events.TaskSucceeded)
 	assert.Equal(t, int32(1), calls.Load(), "progress reports kept the task from being redelivered")
 	require.NoError(t, w.stop(t))
+}
+
+func TestAttemptDeliveredPastMaxDeliverIsReportedLost(t *testing.T) {
+	t.Parallel()
+	topo := natstest.Topology()
+	topo.TaskAckWait = 200 * time.Millisecond
+	topo.TaskMaxDeliver = 2
+	h := newHarnessWith(t, topo)
+	h.publish(task("jl", "poison", "noop", ""))
+	// A worker that takes the task and dies without a word, twice.
+	cons, err := h.js.Consumer(context.Background(), events.TaskStream(events.PriorityNormal), events.PoolConsumer(events.DefaultPool))
+	require.NoError(t, err)
+	for i := 1; i <= topo.TaskMaxDeliver; i++ {
+		b, err := cons.Fetch(1, jetstream.FetchMaxWait(5*time.Second))
+		require.NoError(t, err)
+		m, ok := <-b.Messages()
+		require.True(t, ok, "delivery %d", i)
+		md, err := m.Metadata()
+		require.NoError(t, err)
+		require.Equal(t, uint64(i), md.NumDelivered)
+	}
+	cfg := config()
+	cfg.Topology = topo
+	h.start(cfg, nil)
+	ev := h.await("jl", "poison", events.TaskFailed)
+	assert.Contains(t, ev.Error, "delivered 2 times without an ack")
+	assert.False(t, ev.Permanent)
+	_, started := h.find("jl", "poison", events.TaskStarted)
+	assert.False(t, started, "a lost attempt is not run again")
+	require.Eventually(t, func() bool { return h.queueEmpty(events.PriorityNormal) }, wait, 10*time.Millisecond)
 }
