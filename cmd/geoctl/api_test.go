@@ -69,7 +69,7 @@ func TestSubmitRefusesAnUnknownFieldBeforeSending(t *testing.T) {
 	c := newCluster(t)
 	_, _, err := c.run(t, "submit", "testdata/unknown-field.yaml")
 	require.Error(t, err)
-	assert.Contains(t, err.Error(), "job file testdata/unknown-field.yaml: depz: unknown field")
+	assert.Contains(t, err.Error(), "job file testdata/unknown-field.yaml: tasks[0].depz: unknown field")
 }
 
 func TestRequestWithoutSchedulerSaysItIsNotRunning(t *testing.T) {
