@@ -76,8 +76,8 @@ func TestJobIDOverrideReplacesTheFilesID(t *testing.T) {
 func TestJobFileErrorsNameTheField(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct{ path, raw, want string }{
-		{"bad.json", `{"tasks": [{"id": "a", "op": 1}]}`, "tasks.op: expected string"},
-		{"bad.yaml", "tasks:\n  - id: a\n    deps: x\n", "tasks.deps: expected []string"},
+		{"bad.json", `{"tasks": [{"id": "a", "op": 1}]}`, "tasks[0].op: expected string"},
+		{"bad.yaml", "tasks:\n  - id: a\n    deps: x\n", "tasks[0].deps: expected []string"},
 		{"bad.yaml", "tasks: [\n", "parse YAML"},
 		{"empty.json", "  ", "empty message"},
 	} {
