@@ -28,6 +28,9 @@ type env struct {
 func startEnv(ctx context.Context, cfg config) (*env, error) {
 	oc := onebox.DefaultConfig()
 	oc.Port, oc.Workers, oc.Memory = -1, cfg.workers, cfg.memory
+	if cfg.capacity > 0 {
+		oc.Worker.Capacity = cfg.capacity
+	}
 	cl, err := onebox.Start(ctx, oc)
 	if err != nil {
 		return nil, err

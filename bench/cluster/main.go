@@ -34,6 +34,7 @@ func main() {
 	samples := flag.Int("samples", 500, "single-task jobs in the latency run")
 	rounds := flag.Int("rounds", 3, "throughput rounds; the median is reported")
 	memory := flag.Bool("memory", false, "memory storage instead of file storage")
+	capacity := flag.Int("capacity", 0, "tasks each worker holds at once (0: the worker default)")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
 	flag.Parse()
 	if *cpuProfile != "" {
@@ -42,7 +43,7 @@ func main() {
 			defer pprof.StopCPUProfile()
 		}
 	}
-	err := run(ctx, config{tasks: *tasks, workers: *workers, samples: *samples, rounds: *rounds, memory: *memory})
+	err := run(ctx, config{tasks: *tasks, workers: *workers, samples: *samples, rounds: *rounds, memory: *memory, capacity: *capacity})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		pprof.StopCPUProfile()
@@ -51,7 +52,7 @@ func main() {
 }
 
 type config struct {
-	tasks, workers, samples, rounds int
+	tasks, workers, samples, rounds, capacity int
 	memory                          bool
 }
 

@@ -182,6 +182,11 @@ const (
 func LoadConfig(getenv func(string) string) (Config, error) {
 	c := DefaultConfig()
 	var errs []error
+	topo, err := events.LoadTopology(getenv)
+	if err != nil {
+		errs = append(errs, err)
+	}
+	c.Topology = topo
 	str := func(key string, dst *string) {
 		if v := strings.TrimSpace(getenv(key)); v != "" {
 			*dst = v

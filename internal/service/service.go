@@ -1,0 +1,57 @@
+// Package service is the common frame of a standalone service binary: it
+// reads NATS_URL and GEO_LOG_LEVEL, builds the root logger with "service"
+// set, connects under the service's name, runs the service until SIGINT or
+// SIGTERM, and drains the connection.
+package service
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/rs/zerolog"
+)
+
+// Runner runs a service on a connection until ctx is done.
+type Runner func(ctx context.Context, nc *nats.Conn, log zerolog.Logger) error
+
+// Run connects and runs r; ctx ends it. Logs are JSON lines on stderr.
+func Run(ctx context.Context, name string, getenv func(string) string, stderr io.Writer, r Runner) error {
+	level := zerolog.InfoLevel
+	if v := getenv("GEO_LOG_LEVEL"); v != "" {
+		l, err := zerolog.ParseLevel(v)
+		if err != nil {
+			return fmt.Errorf("GEO_LOG_LEVEL: %w", err)
+		}
+		level = l
+	}
+	log := zerolog.New(stderr).Level(level).With().Timestamp().Str("service", name).Logger()
+	url := getenv("NATS_URL")
+	if url == "" {
+		url = nats.DefaultURL
+	}
+	nc, err := nats.Connect(url, nats.Name(name), nats.MaxReconnects(-1), nats.RetryOnFailedConnect(true),
+		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) { log.Warn().Err(err).Msg("nats disconnected") }),
+		nats.ReconnectHandler(func(nc *nats.Conn) { log.Info().Str("url", nc.ConnectedUrl()).Msg("nats reconnected") }))
+	if err != nil {
+		return fmt.Errorf("connect %s: %w", url, err)
+	}
+	log.Info().Str("nats_url", url).Msg("starting")
+	runErr := r(ctx, nc, log)
+	closed := make(chan struct{})
+	nc.SetClosedHandler(func(*nats.Conn) { close(closed) })
+	if err := nc.Drain(); err != nil {
+		nc.Close()
+		return errors.Join(runErr, fmt.Errorf("drain: %w", err))
+	}
+	select {
+	case <-closed:
+	case <-time.After(10 * time.Second):
+		nc.Close()
+	}
+	log.Info().Err(runErr).Msg("stopped")
+	return runErr
+}
