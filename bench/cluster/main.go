@@ -53,7 +53,7 @@ func main() {
 
 type config struct {
 	tasks, workers, samples, rounds, capacity int
-	memory                          bool
+	memory                                    bool
 }
 
 func run(ctx context.Context, cfg config) error {
