@@ -128,3 +128,48 @@ func TestHigherPrioritiesFinishFirstAndLowStillProgresses(t *testing.T) {
 	assert.Less(t, first["prio-low"], last["prio-critical"], "low priority starved until critical was done")
 	assert.Less(t, first["prio-normal"], last["prio-critical"])
 }
+
+// TestFailedJobStopsItsRunningTasks: under on_failure=fail, a dead-lettered
+// task fails the job and the workers stop the job's other running tasks
+// instead of finishing work nobody will use.
+func TestFailedJobStopsItsRunningTasks(t *testing.T) {
+	t.Parallel()
+	c := newCounter()
+	open := make(chan struct{})
+	// The gate opens only once the long task is known to run.
+	c.block = func(ctx context.Context, _ worker.Task) error {
+		select {
+		case <-open:
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	cl := start(t, 2, c.registry(t), nil)
+	started, err := cl.nc.SubscribeSync(events.TaskEventSubject(events.DefaultTenant, "doomed", events.TaskStarted))
+	require.NoError(t, err)
+	stopped, err := cl.nc.SubscribeSync(events.TaskEventSubject(events.DefaultTenant, "doomed", events.TaskCancelled))
+	require.NoError(t, err)
+	require.NoError(t, cl.nc.Flush())
+	cl.submit(t, events.JobSpec{ID: "doomed", Tasks: []events.TaskSpec{
+		{ID: "long", Op: "sleep", Params: []byte(`{"duration_ms":60000}`)},
+		{ID: "gate", Op: "record"},
+		{ID: "bad", Op: "fail", MaxAttempts: 1, Deps: []string{"gate"}},
+	}})
+	require.Eventually(t, func() bool {
+		m, err := started.NextMsg(10 * time.Millisecond)
+		if err != nil {
+			return false
+		}
+		ev, err := events.DecodeTaskEvent(m.Data)
+		return err == nil && ev.TaskID == "long"
+	}, 30*time.Second, time.Millisecond)
+	close(open)
+	rec := cl.waitJob(t, "doomed", 30*time.Second)
+	assert.Equal(t, events.JobFailed, rec.State)
+	m, err := stopped.NextMsg(10 * time.Second)
+	require.NoError(t, err, "the running task of the failed job was not stopped")
+	ev, err := events.DecodeTaskEvent(m.Data)
+	require.NoError(t, err)
+	assert.Equal(t, "long", ev.TaskID)
+}

@@ -93,9 +93,14 @@ const AllTaskEvents = Root + ".events.*.task.>"
 // AllJobEvents matches every job event of every tenant.
 const AllJobEvents = Root + ".events.*.job.>"
 
-// CancelledJobEvents matches the event a cancelled job publishes; workers
-// listen to it to stop that job's running and queued tasks.
-const CancelledJobEvents = Root + ".events.*.job.*." + string(JobCancelled)
+// StoppedJobEvents match the events of a job that stopped before all its
+// tasks ran: cancelled, and failed (a task was dead-lettered under
+// on_failure=fail). Workers listen to them to stop that job's running tasks
+// and skip its queued ones.
+var StoppedJobEvents = []string{
+	Root + ".events.*.job.*." + string(JobCancelled),
+	Root + ".events.*.job.*." + string(JobFailed),
+}
 
 // WorkerEventSubject: geo.workers.<workerID>.<state>.
 func WorkerEventSubject(workerID string, s WorkerState) string {

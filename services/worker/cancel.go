@@ -143,9 +143,9 @@ func (t *tracker) expire(now time.Time) {
 	}
 }
 
-// onJobCancelled handles a job's cancelled event (core subscription on
-// events.CancelledJobEvents): running tasks of the job are cancelled and
-// queued ones will be skipped as they arrive.
+// onJobCancelled handles a job's cancelled or failed event (core
+// subscriptions on events.StoppedJobEvents): running tasks of the job are
+// cancelled and queued ones will be skipped as they arrive.
 func (w *worker) onJobCancelled(msg *nats.Msg) {
 	e, err := events.DecodeJobEvent(msg.Data)
 	if err != nil || !events.ValidToken(e.Tenant) || !events.ValidToken(e.JobID) {

@@ -191,11 +191,13 @@ func (w *worker) start(ctx context.Context) (consumers []jetstream.Consumer, sub
 		return nil, nil, nil, fmt.Errorf("subscribe %s: %w", events.TaskSignalSubject(w.cfg.Pool), err)
 	}
 	subs = append(subs, sig)
-	cancels, err := w.nc.Subscribe(events.CancelledJobEvents, w.onJobCancelled)
-	if err != nil {
-		return nil, subs, nil, fmt.Errorf("subscribe %s: %w", events.CancelledJobEvents, err)
+	for _, subject := range events.StoppedJobEvents {
+		stops, err := w.nc.Subscribe(subject, w.onJobCancelled)
+		if err != nil {
+			return nil, subs, nil, fmt.Errorf("subscribe %s: %w", subject, err)
+		}
+		subs = append(subs, stops)
 	}
-	subs = append(subs, cancels)
 	if err := w.nc.FlushTimeout(w.cfg.PublishTimeout); err != nil {
 		return nil, subs, nil, fmt.Errorf("flush subscriptions: %w", err)
 	}
