@@ -186,8 +186,12 @@ func (c *core) taskEvent(ev events.TaskEvent) {
 	}
 }
 
-// succeeded: the first completion of a task wins, whichever attempt it is.
+// succeeded: the first completion of a released task wins, whichever
+// attempt it is. A completion of a task never released is ignored.
 func (c *core) succeeded(t *task, ev events.TaskEvent, now time.Time) {
+	if t.rec.Attempt == 0 {
+		return
+	}
 	t.rec.Result = ev.Result
 	t.rec.WorkerID = ev.WorkerID
 	t.rec.RetryAt = nil
