@@ -6,8 +6,9 @@ import (
 )
 
 // TaskEvent is a task lifecycle event on geo.events.<tenant>.task.<jobID>.<state>.
-// Workers publish started, succeeded and failed; the scheduler publishes
-// queued, retrying, deadlettered, skipped and cancelled.
+// Workers publish started, succeeded, failed, and cancelled (a running task
+// of a cancelled or failed job was stopped); the scheduler publishes
+// retrying, deadlettered and skipped.
 type TaskEvent struct {
 	V        int       `json:"v"`
 	Tenant   string    `json:"tenant"`
@@ -108,7 +109,7 @@ func DecodeCancel(data []byte) (CancelRequest, error) {
 	return c, nil
 }
 
-// DeadLetter is published on geo.dlq.<prio> when a task used all its
+// DeadLetter is published on geo.dlq.<tenant>.<prio> when a task used all its
 // attempts: the task, every attempt's error and the last one.
 type DeadLetter struct {
 	V         int            `json:"v"`

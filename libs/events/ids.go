@@ -39,7 +39,7 @@ func checkToken(field, s string) error {
 		return invalid(field, "must not be empty")
 	}
 	if len(s) > MaxTokenLen {
-		return tooLarge(field, "longer than %d characters", MaxTokenLen)
+		return invalid(field, "longer than %d characters", MaxTokenLen)
 	}
 	if !tokenRE.MatchString(s) {
 		return invalid(field, "%q may contain only letters, digits, '-' and '_'", s)

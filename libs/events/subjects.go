@@ -171,15 +171,42 @@ func TaskKeysOfJob(tenant, jobID string) string { return tenant + "." + jobID + 
 // JobKeysOfTenant matches every job key of a tenant in geo_jobs.
 func JobKeysOfTenant(tenant string) string { return tenant + ".*" }
 
+// Message ids (Nats-Msg-Id) carry the tenant: job ids are unique only
+// within a tenant, and a stream's duplicate window spans every tenant.
+
+// JobMsgID is the Nats-Msg-Id of a submission stored by the API:
+// <tenant>.<job>. A client publishing to geo.jobs.submit.<tenant> itself
+// should use the same form (a bare job id is accepted too).
+func JobMsgID(tenant, jobID string) string { return tenant + "." + jobID }
+
+// JobIDFromMsgID returns the job id a submission's Nats-Msg-Id names for
+// tenant: the id of "<tenant>.<id>", or a bare valid id.
+func JobIDFromMsgID(tenant, msgID string) (string, bool) {
+	if rest, ok := strings.CutPrefix(msgID, tenant+"."); ok && ValidToken(rest) {
+		return rest, true
+	}
+	return msgID, ValidToken(msgID)
+}
+
 // ReleaseMsgID is the Nats-Msg-Id of a task release: the stream drops a
 // second release of the same attempt within its duplicate window.
-func ReleaseMsgID(jobID, taskID string, attempt int) string {
-	return jobID + "." + taskID + "." + strconv.Itoa(attempt)
+func ReleaseMsgID(tenant, jobID, taskID string, attempt int) string {
+	return tenant + "." + jobID + "." + taskID + "." + strconv.Itoa(attempt)
 }
 
 // TaskEventMsgID is the Nats-Msg-Id of a task lifecycle event.
-func TaskEventMsgID(jobID, taskID string, attempt int, s TaskState) string {
-	return jobID + "." + taskID + "." + strconv.Itoa(attempt) + "." + string(s)
+func TaskEventMsgID(tenant, jobID, taskID string, attempt int, s TaskState) string {
+	return tenant + "." + jobID + "." + taskID + "." + strconv.Itoa(attempt) + "." + string(s)
+}
+
+// JobEventMsgID is the Nats-Msg-Id of a job event; a rejection adds the
+// submission's JOBS sequence (one answer per submission).
+func JobEventMsgID(tenant, jobID string, s JobState, seq uint64) string {
+	id := tenant + "." + jobID + "." + string(s)
+	if seq > 0 {
+		id += "." + strconv.FormatUint(seq, 10)
+	}
+	return id
 }
 
 // KVSubject is the subject a write to key of bucket is published on. The

@@ -159,7 +159,9 @@ func EnsureTopology(ctx context.Context, js jetstream.JetStream, t Topology) err
 	buckets := []jetstream.KeyValueConfig{
 		{Bucket: BucketJobs, Description: "job state by <tenant>.<job>", History: 1},
 		{Bucket: BucketTasks, Description: "task state by <tenant>.<job>.<task>", History: 1},
-		{Bucket: BucketWorkers, Description: "live workers, removed after the TTL", History: 1, TTL: t.WorkerTTL},
+		// The limit marker makes a lapsed registration visible to watchers
+		// (a delete marker), not only gone.
+		{Bucket: BucketWorkers, Description: "live workers, removed after the TTL", History: 1, TTL: t.WorkerTTL, LimitMarkerTTL: t.WorkerTTL},
 		{Bucket: BucketLeases, Description: "leases of single actors", History: 1, LimitMarkerTTL: time.Minute},
 	}
 	for _, cfg := range buckets {

@@ -90,7 +90,7 @@ func (a *api) submit(req micro.Request) {
 	events.InjectTrace(events.ExtractTrace(context.Background(), nats.Header(req.Headers())), msg.Header)
 	ctx, cancel := context.WithTimeout(context.Background(), apiTimeout)
 	defer cancel()
-	ack, err := a.js.PublishMsg(ctx, msg, jetstream.WithMsgID(spec.ID))
+	ack, err := a.js.PublishMsg(ctx, msg, jetstream.WithMsgID(events.JobMsgID(tenant, spec.ID)))
 	if err != nil {
 		a.fail(req, 503, fmt.Errorf("store submission: %w", err))
 		return

@@ -31,7 +31,7 @@ type core struct {
 func newCore(cfg Config, log zerolog.Logger, stored func(string) (bool, error)) *core {
 	return &core{
 		cfg: cfg, log: log, jobs: map[string]*job{}, out: newOutbox(),
-		now: time.Now, rnd: jitterSource(), stored: stored,
+		now: func() time.Time { return time.Now().UTC() }, rnd: jitterSource(), stored: stored,
 	}
 }
 
@@ -46,7 +46,7 @@ func (c *core) submit(tenant string, data []byte, hdr nats.Header, seq uint64) e
 	}
 	id := spec.ID
 	if id == "" {
-		if mid := hdr.Get(nats.MsgIdHdr); events.ValidToken(mid) {
+		if mid, ok := events.JobIDFromMsgID(tenant, hdr.Get(nats.MsgIdHdr)); ok {
 			id = mid
 		} else {
 			id = events.NewID()
@@ -84,7 +84,7 @@ func (c *core) reject(tenant, id string, seq uint64, err error, now time.Time) {
 	c.log.Info().Str("job_id", id).Str("tenant", tenant).Str("field", ev.Field).Str("error", ev.Error).Msg("job rejected")
 	// One rejection per stored submission: a redelivery is deduplicated, a
 	// new submission of the same bad job is answered again.
-	c.queueJSON(events.JobEventSubject(tenant, id, events.JobRejected), fmt.Sprintf("%s.rejected.%d", id, seq), ev, "")
+	c.queueJSON(events.JobEventSubject(tenant, id, events.JobRejected), events.JobEventMsgID(tenant, id, events.JobRejected, seq), ev, "")
 }
 
 // accept builds the in-memory DAG of a valid job and releases its roots.
@@ -126,7 +126,7 @@ func (c *core) accept(spec events.JobSpec, hdr nats.Header, now time.Time) {
 	c.touchJob(j, now)
 	c.log.Info().Str("job_id", j.rec.ID).Str("tenant", j.rec.Tenant).Int("tasks", j.rec.Total).Msg("job accepted")
 	ev := events.JobEvent{V: events.Version, Tenant: j.rec.Tenant, JobID: j.rec.ID, State: events.JobAccepted, Counts: j.rec.Counts, At: now}
-	c.queueJSON(events.JobEventSubject(j.rec.Tenant, j.rec.ID, events.JobAccepted), j.rec.ID+".accepted", ev, j.rec.TraceParent)
+	c.queueJSON(events.JobEventSubject(j.rec.Tenant, j.rec.ID, events.JobAccepted), events.JobEventMsgID(j.rec.Tenant, j.rec.ID, events.JobAccepted, 0), ev, j.rec.TraceParent)
 	for _, t := range j.order {
 		if t.waiting == 0 {
 			c.release(t, now)
@@ -147,7 +147,7 @@ func (c *core) release(t *task, now time.Time) {
 		Resources: s.Resources, Attempt: t.rec.Attempt, MaxAttempts: s.MaxAttempts,
 		TimeoutMS: s.TimeoutMS, ReleasedAt: now,
 	}
-	c.queueJSON(events.TaskSubject(s.Priority, s.Pool), events.ReleaseMsgID(m.JobID, m.TaskID, m.Attempt), m, t.job.rec.TraceParent)
+	c.queueJSON(events.TaskSubject(s.Priority, s.Pool), events.ReleaseMsgID(m.Tenant, m.JobID, m.TaskID, m.Attempt), m, t.job.rec.TraceParent)
 	c.out.signals[s.Pool] = struct{}{}
 }
 
@@ -247,7 +247,7 @@ func (c *core) deadLetter(t *task, now time.Time) {
 		},
 		Attempts: t.rec.Attempt, LastError: last, Errors: t.rec.Errors, At: now,
 	}
-	c.queueJSON(events.DLQSubject(t.job.rec.Tenant, s.Priority), events.ReleaseMsgID(t.job.rec.ID, s.ID, t.rec.Attempt), dl, t.job.rec.TraceParent)
+	c.queueJSON(events.DLQSubject(t.job.rec.Tenant, s.Priority), events.ReleaseMsgID(t.job.rec.Tenant, t.job.rec.ID, s.ID, t.rec.Attempt), dl, t.job.rec.TraceParent)
 	c.publishTaskEvent(t, events.TaskDeadLettered, last, now)
 	c.log.Warn().Str("job_id", t.job.rec.ID).Str("task_id", s.ID).Int("attempts", t.rec.Attempt).Str("error", last).Msg("task dead-lettered")
 	j := t.job

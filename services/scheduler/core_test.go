@@ -61,7 +61,7 @@ func TestCoreReleasesOnlyReadyTasksAndAdvancesTheDAG(t *testing.T) {
 	assert.Equal(t, "a", rel[0].TaskID)
 	assert.Len(t, out.tasks, 3, "every task record is written at intake")
 	assert.Contains(t, subjects(out), "geo.events.default.job.j.accepted")
-	assert.Equal(t, "j.a.1", out.msgs[len(out.msgs)-1].msgID)
+	assert.Equal(t, "default.j.a.1", out.msgs[len(out.msgs)-1].msgID)
 
 	c.taskEvent(ev("a", events.TaskStarted, 1))
 	c.taskEvent(ev("a", events.TaskSucceeded, 1))

@@ -4,7 +4,7 @@
 //
 // One goroutine, the loop, owns all job state. Inputs reach it as items:
 // submissions and cancellations from the JOBS stream, task events from the
-// EVENTS stream, max-delivery advisories, and retry timers. The loop takes
+// EVENTS stream, and retry timers. The loop takes
 // one item, then every item already waiting (up to a batch), applies them to
 // the in-memory state, and flushes the result in one go: task records,
 // job records, task releases, events and dead letters as asynchronous

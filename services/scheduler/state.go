@@ -93,7 +93,7 @@ func (c *core) publishTaskEvent(t *task, s events.TaskState, errText string, now
 		V: events.Version, Tenant: t.job.rec.Tenant, JobID: t.job.rec.ID, TaskID: t.rec.Spec.ID,
 		Op: t.rec.Spec.Op, State: s, Attempt: t.rec.Attempt, Error: errText, RetryAt: t.rec.RetryAt, At: now,
 	}
-	c.queueJSON(events.TaskEventSubject(ev.Tenant, ev.JobID, s), events.TaskEventMsgID(ev.JobID, ev.TaskID, ev.Attempt, s), ev, t.job.rec.TraceParent)
+	c.queueJSON(events.TaskEventSubject(ev.Tenant, ev.JobID, s), events.TaskEventMsgID(ev.Tenant, ev.JobID, ev.TaskID, ev.Attempt, s), ev, t.job.rec.TraceParent)
 }
 
 // publishJobEvent queues a job event.
@@ -102,7 +102,7 @@ func (c *core) publishJobEvent(j *job, now time.Time) {
 		V: events.Version, Tenant: j.rec.Tenant, JobID: j.rec.ID, State: j.rec.State,
 		Error: j.rec.Error, Counts: j.rec.Counts, At: now,
 	}
-	c.queueJSON(events.JobEventSubject(ev.Tenant, ev.JobID, ev.State), j.rec.ID+"."+string(ev.State), ev, j.rec.TraceParent)
+	c.queueJSON(events.JobEventSubject(ev.Tenant, ev.JobID, ev.State), events.JobEventMsgID(ev.Tenant, ev.JobID, ev.State, 0), ev, j.rec.TraceParent)
 }
 
 func (c *core) queueJSON(subject, msgID string, v any, traceParent string) {

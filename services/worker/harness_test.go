@@ -177,7 +177,7 @@ func (h *harness) publishWith(header nats.Header, tasks ...events.TaskMessage) {
 		for k, v := range header {
 			msg.Header[k] = v
 		}
-		_, err = h.js.PublishMsg(ctx, msg, jetstream.WithMsgID(events.ReleaseMsgID(m.JobID, m.TaskID, m.Attempt)))
+		_, err = h.js.PublishMsg(ctx, msg, jetstream.WithMsgID(events.ReleaseMsgID(m.Tenant, m.JobID, m.TaskID, m.Attempt)))
 		require.NoError(h.t, err)
 	}
 	require.NoError(h.t, h.nc.Publish(events.TaskSignalSubject(events.DefaultPool), nil))

@@ -41,7 +41,7 @@ func (w *worker) publishTaskEvent(ctx context.Context, e events.TaskEvent) (jets
 	if err != nil {
 		return nil, err
 	}
-	f, err := w.js.PublishMsgAsync(msg, jetstream.WithMsgID(events.TaskEventMsgID(e.JobID, e.TaskID, e.Attempt, e.State)))
+	f, err := w.js.PublishMsgAsync(msg, jetstream.WithMsgID(events.TaskEventMsgID(e.Tenant, e.JobID, e.TaskID, e.Attempt, e.State)))
 	if err != nil {
 		return nil, fmt.Errorf("publish %s: %w", msg.Subject, err)
 	}
