@@ -78,8 +78,8 @@ func TestPlainNATSCLIDrivesAJob(t *testing.T) {
 		waitSubscribed(t, cl.Server.Server, "geo.events.default.job."+id+".*", "geo.events.default.*."+id+".*")
 
 		job := `{"id":"` + id + `","tasks":[{"id":"prepare","op":"noop"},{"id":"tile-a","op":"sleep","params":{"duration_ms":100},"deps":["prepare"]},{"id":"tile-b","op":"noop","deps":["prepare"]},{"id":"merge","op":"noop","deps":["tile-a","tile-b"]}]}`
-		c.ok("pub", "geo.jobs.submit.default", job, "-H", "Nats-Msg-Id:"+id)
-		_, stderr := c.ok("pub", "-J", "geo.jobs.submit.default", job, "-H", "Nats-Msg-Id:"+id)
+		c.ok("pub", "geo.jobs.submit.default", job, "-H", "Nats-Msg-Id:default."+id)
+		_, stderr := c.ok("pub", "-J", "geo.jobs.submit.default", job, "-H", "Nats-Msg-Id:default."+id)
 		assert.Contains(t, stderr, "Duplicate: true", "a repeat with the same Nats-Msg-Id is dropped by JOBS")
 
 		rec := c.waitJob(id, events.JobSucceeded)
@@ -146,7 +146,7 @@ func TestPlainNATSCLIDrivesAJob(t *testing.T) {
 	t.Run("a published bad job is rejected naming the field", func(t *testing.T) {
 		c := c.with(t)
 		const id = "bad"
-		_, stderr := c.ok("pub", "-J", "geo.jobs.submit.default", `{"id":"`+id+`","tasks":[{"id":"a","op":"noop","deps":["zz"]}]}`, "-H", "Nats-Msg-Id:"+id)
+		_, stderr := c.ok("pub", "-J", "geo.jobs.submit.default", `{"id":"`+id+`","tasks":[{"id":"a","op":"noop","deps":["zz"]}]}`, "-H", "Nats-Msg-Id:default."+id)
 		m := regexp.MustCompile(`Stored in Stream: JOBS Sequence: (\d+)`).FindStringSubmatch(stderr)
 		require.NotNil(t, m, stderr)
 		seq, err := strconv.ParseUint(m[1], 10, 64)
@@ -197,7 +197,7 @@ func TestPlainNATSCLIDrivesAJob(t *testing.T) {
 	t.Run("dead letters are readable", func(t *testing.T) {
 		c := c.with(t)
 		const id = "doomed"
-		c.ok("pub", "geo.jobs.submit.default", `{"id":"`+id+`","tasks":[{"id":"f","op":"fail","params":{"message":"boom"},"max_attempts":1}]}`, "-H", "Nats-Msg-Id:"+id)
+		c.ok("pub", "geo.jobs.submit.default", `{"id":"`+id+`","tasks":[{"id":"f","op":"fail","params":{"message":"boom"},"max_attempts":1}]}`, "-H", "Nats-Msg-Id:default."+id)
 		rec := c.waitJob(id, events.JobFailed)
 		assert.Contains(t, rec.Error, "task f dead-lettered after 1 attempts: boom")
 
@@ -233,7 +233,7 @@ func TestPlainNATSCLIDrivesAJob(t *testing.T) {
 		out, _ := c.ok("object", "ls", events.ObjectTiles)
 		assert.Contains(t, out, object)
 
-		c.ok("pub", "geo.jobs.submit.default", `{"id":"`+id+`","tasks":[{"id":"sum","op":"checksum","params":{"object":"`+object+`"},"inputs":["`+object+`"]}]}`, "-H", "Nats-Msg-Id:"+id)
+		c.ok("pub", "geo.jobs.submit.default", `{"id":"`+id+`","tasks":[{"id":"sum","op":"checksum","params":{"object":"`+object+`"},"inputs":["`+object+`"]}]}`, "-H", "Nats-Msg-Id:default."+id)
 		c.waitJob(id, events.JobSucceeded)
 		out, _ = c.ok("kv", "get", events.BucketTasks, "default."+id+".sum", "--raw")
 		var task events.TaskRecord
