@@ -71,10 +71,10 @@ type Resources struct {
 // RetryPolicy is the exponential backoff between attempts of a task:
 // delay(n) = min(MaxMS, InitialMS * Multiplier^(n-1)) * (1 ± Jitter).
 type RetryPolicy struct {
-	InitialMS  int64   `json:"initial_ms,omitempty"` // default 200
-	MaxMS      int64   `json:"max_ms,omitempty"`     // default 30000
-	Multiplier float64 `json:"multiplier,omitempty"` // default 2
-	Jitter     float64 `json:"jitter,omitempty"`     // default 0.2, in [0,1]
+	InitialMS  int64    `json:"initial_ms,omitempty"` // default 200
+	MaxMS      int64    `json:"max_ms,omitempty"`     // default 30000
+	Multiplier float64  `json:"multiplier,omitempty"` // default 2
+	Jitter     *float64 `json:"jitter,omitempty"`     // default 0.2, in [0,1]; 0 turns it off
 }
 
 // Retry defaults.
@@ -101,8 +101,9 @@ func (r *RetryPolicy) WithDefaults() RetryPolicy {
 	if out.Multiplier == 0 {
 		out.Multiplier = DefaultRetryMultiplier
 	}
-	if out.Jitter == 0 {
-		out.Jitter = DefaultRetryJitter
+	if out.Jitter == nil {
+		j := DefaultRetryJitter
+		out.Jitter = &j
 	}
 	return out
 }

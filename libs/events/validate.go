@@ -246,7 +246,7 @@ func (r *RetryPolicy) validate() error {
 		return invalid("retry.initial_ms", "is above retry.max_ms")
 	case r.Multiplier != 0 && (r.Multiplier < 1 || r.Multiplier > 100):
 		return invalid("retry.multiplier", "must be between 1 and 100")
-	case r.Jitter < 0 || r.Jitter > 1:
+	case r.Jitter != nil && (*r.Jitter < 0 || *r.Jitter > 1):
 		return invalid("retry.jitter", "must be between 0 and 1")
 	}
 	return nil

@@ -17,8 +17,8 @@ func backoff(p events.RetryPolicy, next int, rnd func() float64) time.Duration {
 	if d > float64(p.MaxMS) || math.IsInf(d, 0) || math.IsNaN(d) {
 		d = float64(p.MaxMS)
 	}
-	if p.Jitter > 0 {
-		d *= 1 + p.Jitter*(2*rnd()-1)
+	if p.Jitter != nil && *p.Jitter > 0 {
+		d *= 1 + *p.Jitter*(2*rnd()-1)
 	}
 	return time.Duration(d * float64(time.Millisecond))
 }
