@@ -1,0 +1,171 @@
+package raster
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+)
+
+// DecodeOption configures Decode and DecodeInfo.
+type DecodeOption func(*decodeConfig) error
+
+type decodeConfig struct {
+	overview    int
+	limit       int64
+	concurrency int
+}
+
+// ReadOverview makes Decode read overview k (1 the largest) instead of the
+// full resolution (k = 0).
+func ReadOverview(k int) DecodeOption {
+	return func(c *decodeConfig) error {
+		if k < 0 {
+			return fmt.Errorf("%w: overview %d", ErrCodecOption, k)
+		}
+		c.overview = k
+		return nil
+	}
+}
+
+// ReadLimit caps width*height*bands*8, the bytes of the decoded samples, and
+// with it every allocation a file can cause (default DefaultDecodeLimit).
+func ReadLimit(bytes int64) DecodeOption {
+	return func(c *decodeConfig) error {
+		if bytes <= 0 {
+			return fmt.Errorf("%w: decode limit %d", ErrCodecOption, bytes)
+		}
+		c.limit = bytes
+		return nil
+	}
+}
+
+// ReadConcurrency sets how many goroutines decompress chunks (default
+// GOMAXPROCS).
+func ReadConcurrency(n int) DecodeOption {
+	return func(c *decodeConfig) error {
+		if n < 1 {
+			return fmt.Errorf("%w: concurrency %d", ErrCodecOption, n)
+		}
+		c.concurrency = n
+		return nil
+	}
+}
+
+func newDecodeConfig(opts []DecodeOption) (decodeConfig, error) {
+	c := decodeConfig{limit: DefaultDecodeLimit, concurrency: runtime.GOMAXPROCS(0)}
+	for _, o := range opts {
+		if err := o(&c); err != nil {
+			return c, err
+		}
+	}
+	return c, nil
+}
+
+// Decode reads a GeoTIFF of size bytes from r: the full-resolution image, or
+// the overview ReadOverview asks for, with the georeferencing and nodata of
+// the file (an overview's transform is scaled to its size). Corrupt or
+// unsupported input gives an error wrapping ErrFormat, input over the limit
+// one wrapping ErrSize. r must allow concurrent ReadAt calls, as io.ReaderAt
+// promises.
+func Decode(r io.ReaderAt, size int64, opts ...DecodeOption) (*Raster, error) {
+	c, err := newDecodeConfig(opts)
+	if err != nil {
+		return nil, err
+	}
+	f, err := openTIFF(r, size, c.limit)
+	if err != nil {
+		return nil, err
+	}
+	main, err := f.readIFD(f.first)
+	if err != nil {
+		return nil, err
+	}
+	limit := c.limit
+	if c.overview > 0 {
+		limit = noSizeLimit // only the overview is decoded
+	}
+	mainImg, err := parseImage(main, limit)
+	if err != nil {
+		return nil, err
+	}
+	g, err := readGeoref(main)
+	if err != nil {
+		return nil, err
+	}
+	img := mainImg
+	if c.overview > 0 {
+		ovr, err := f.overviews(main, c.overview)
+		if err != nil {
+			return nil, err
+		}
+		if len(ovr) < c.overview {
+			return nil, fmt.Errorf("%w: overview %d of %d", ErrCodecOption, c.overview, len(ovr))
+		}
+		if img, err = parseImage(ovr[c.overview-1], c.limit); err != nil {
+			return nil, err
+		}
+		if img.bands != mainImg.bands || img.dtype != mainImg.dtype {
+			return nil, fmt.Errorf("%w: overview %d has %d bands of %v, the image %d of %v",
+				ErrFormat, c.overview, img.bands, img.dtype, mainImg.bands, mainImg.dtype)
+		}
+		if g.Transform != (GeoTransform{}) {
+			g.Transform = g.Transform.scaled(mainImg.width, mainImg.height, img.width, img.height)
+		}
+	}
+	out, err := decodeImage(img, mainImg, c.concurrency)
+	if err != nil {
+		return nil, err
+	}
+	out.Georef = g
+	return out, nil
+}
+
+// ReadFile decodes the GeoTIFF at path.
+func ReadFile(path string, opts ...DecodeOption) (*Raster, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	r, err := Decode(f, st.Size(), opts...)
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	return r, nil
+}
+
+// overviews walks the IFD chain after main and returns, in file order, up to
+// want reduced-resolution images (masks and other pages skipped); want < 0
+// returns them all.
+func (f *tiffFile) overviews(main *ifd, want int) ([]*ifd, error) {
+	var out []*ifd
+	seen := map[uint64]bool{main.offset: true}
+	for next := main.next; next != 0 && (want < 0 || len(out) < want); {
+		if seen[next] || len(seen) >= maxIFDs {
+			return nil, fmt.Errorf("%w: IFD chain loops or is too long at %d", ErrFormat, next)
+		}
+		seen[next] = true
+		d, err := f.readIFD(next)
+		if err != nil {
+			return nil, err
+		}
+		sub, err := d.uint1(tagNewSubfileType, 0)
+		if err != nil {
+			return nil, err
+		}
+		photometric, err := d.uint1(tagPhotometric, photometricMinIsBlack)
+		if err != nil {
+			return nil, err
+		}
+		if sub&subfileReduced != 0 && sub&subfileMask == 0 && photometric != photometricMask {
+			out = append(out, d)
+		}
+		next = d.next
+	}
+	return out, nil
+}

@@ -1,0 +1,124 @@
+package raster
+
+import "math"
+
+// cogDownsample reduces src to w x h for an overview the way GDAL 3.6
+// computes overviews. Average weighs each source pixel by the part of it
+// inside the destination pixel (the plain mean of 2x2 blocks when the size
+// halves exactly), over valid samples only (not nodata, not NaN); it gives
+// nodata only where no sample is valid, and an average that happens to
+// equal nodata moves to the next value. Nearest takes the sample under the
+// destination pixel's centre. The result keeps src's type and nodata but no
+// georeferencing (overview IFDs carry none).
+func cogDownsample(src *Raster, w, h int, nearest bool) *Raster {
+	out := &Raster{Width: w, Height: h, Type: src.Type, NoData: src.NoData, HasNoData: src.HasNoData}
+	xs, ys := axisWindows(w, src.Width), axisWindows(h, src.Height)
+	empty := math.NaN()
+	if src.HasNoData {
+		empty = src.NoData
+	}
+	for _, p := range src.Pix {
+		q := make([]float64, w*h)
+		for j, wy := range ys {
+			for i, wx := range xs {
+				if nearest {
+					q[j*w+i] = p[wy.centre*src.Width+wx.centre]
+					continue
+				}
+				total, weight := 0.0, 0.0
+				for y := wy.first; y < wy.last; y++ {
+					line, lineWeight := wx.sum(p[y*src.Width:], src)
+					fy := wy.weight(y)
+					total += line * fy
+					weight += lineWeight * fy
+				}
+				switch v := total / weight; {
+				case weight == 0:
+					q[j*w+i] = empty
+				case src.HasNoData && convertSample(v, src.Type) == src.NoData:
+					q[j*w+i] = noDataNeighbour(src.NoData, src.Type)
+				default:
+					q[j*w+i] = v
+				}
+			}
+		}
+		out.Pix = append(out.Pix, q)
+	}
+	return out
+}
+
+// axisWindow is the run [first, last) of source pixels one destination
+// pixel covers along an axis: the first weighs firstW, the last lastW (the
+// parts of them inside), those between 1.
+type axisWindow struct {
+	first, last   int
+	firstW, lastW float64
+	centre        int // the source pixel under the destination pixel's centre
+}
+
+// axisWindows maps n destination pixels onto size source pixels with GDAL's
+// arithmetic (an epsilon of 1e-8 keeps rounding noise from adding a pixel).
+func axisWindows(n, size int) []axisWindow {
+	ratio := float64(size) / float64(n)
+	out := make([]axisWindow, n)
+	for i := range out {
+		lo, hi := float64(i)*ratio, float64(i+1)*ratio
+		a := axisWindow{first: int(lo + 1e-8), last: int(math.Ceil(hi - 1e-8))}
+		if a.last == a.first {
+			a.last++
+		}
+		a.last = min(a.last, size)
+		a.firstW, a.lastW = 1-(lo-float64(a.first)), 1-(float64(a.last)-hi)
+		if a.last == a.first+1 {
+			a.firstW = 1
+		}
+		a.centre = min(int((float64(i)+0.5)*ratio), size-1)
+		out[i] = a
+	}
+	return out
+}
+
+// weight is the weight of source pixel k of the window.
+func (a axisWindow) weight(k int) float64 {
+	switch k {
+	case a.first:
+		return a.firstW
+	case a.last - 1:
+		return a.lastW
+	}
+	return 1
+}
+
+// sum adds the valid samples of the window in row, weighted, in GDAL's
+// order (first, middle, last), and their weights.
+func (a axisWindow) sum(row []float64, src *Raster) (total, weight float64) {
+	for k := a.first; k < a.last; k++ {
+		v := row[k]
+		if math.IsNaN(v) || src.IsNoData(v) {
+			continue
+		}
+		f := a.weight(k)
+		total += v * f
+		weight += f
+	}
+	return total, weight
+}
+
+// noDataNeighbour is the value next to nodata that an average equal to
+// nodata becomes, so that nodata only marks pixels without data.
+func noDataNeighbour(nd float64, t DataType) float64 {
+	if isFloat(t) {
+		up := math.Nextafter(nd, math.Inf(1))
+		if t == Float32 {
+			up = float64(math.Nextafter32(float32(nd), float32(math.Inf(1))))
+		}
+		if math.IsInf(up, 1) || convertSample(up, t) != up {
+			return math.Nextafter(nd, math.Inf(-1))
+		}
+		return up
+	}
+	if convertSample(nd+1, t) == nd+1 {
+		return nd + 1
+	}
+	return nd - 1
+}

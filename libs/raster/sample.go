@@ -1,0 +1,99 @@
+package raster
+
+import (
+	"encoding/binary"
+	"math"
+)
+
+// unpackSamples converts len(dst) samples of type t from src, in byte order
+// bo, to float64. Every supported type converts exactly.
+func unpackSamples(dst []float64, src []byte, t DataType, bo binary.ByteOrder) {
+	switch t {
+	case Uint8:
+		for i := range dst {
+			dst[i] = float64(src[i])
+		}
+	case Uint16:
+		for i := range dst {
+			dst[i] = float64(bo.Uint16(src[2*i:]))
+		}
+	case Int16:
+		for i := range dst {
+			dst[i] = float64(int16(bo.Uint16(src[2*i:])))
+		}
+	case Int32:
+		for i := range dst {
+			dst[i] = float64(int32(bo.Uint32(src[4*i:])))
+		}
+	case Float32:
+		for i := range dst {
+			dst[i] = float64(math.Float32frombits(bo.Uint32(src[4*i:])))
+		}
+	case Float64:
+		for i := range dst {
+			dst[i] = math.Float64frombits(bo.Uint64(src[8*i:]))
+		}
+	}
+}
+
+// packSamples converts src to samples of type t in dst, in byte order bo.
+// Integer types round to nearest (half away from zero) and clamp to the
+// type's range, NaN becoming 0, as GDAL converts.
+func packSamples(dst []byte, src []float64, t DataType, bo binary.ByteOrder) {
+	switch t {
+	case Uint8:
+		for i, v := range src {
+			dst[i] = uint8(roundClamp(v, 0, math.MaxUint8))
+		}
+	case Uint16:
+		for i, v := range src {
+			bo.PutUint16(dst[2*i:], uint16(roundClamp(v, 0, math.MaxUint16)))
+		}
+	case Int16:
+		for i, v := range src {
+			bo.PutUint16(dst[2*i:], uint16(int16(roundClamp(v, math.MinInt16, math.MaxInt16))))
+		}
+	case Int32:
+		for i, v := range src {
+			bo.PutUint32(dst[4*i:], uint32(int32(roundClamp(v, math.MinInt32, math.MaxInt32))))
+		}
+	case Float32:
+		for i, v := range src {
+			bo.PutUint32(dst[4*i:], math.Float32bits(float32(v)))
+		}
+	case Float64:
+		for i, v := range src {
+			bo.PutUint64(dst[8*i:], math.Float64bits(v))
+		}
+	}
+}
+
+// roundClamp rounds v to the nearest integer and clamps it to [lo, hi].
+func roundClamp(v, lo, hi float64) float64 {
+	switch {
+	case math.IsNaN(v):
+		return 0
+	case v <= lo:
+		return lo
+	case v >= hi:
+		return hi
+	}
+	return math.Round(v)
+}
+
+// convertSample is v as it reads back after being written as type t.
+func convertSample(v float64, t DataType) float64 {
+	switch t {
+	case Uint8:
+		return roundClamp(v, 0, math.MaxUint8)
+	case Uint16:
+		return roundClamp(v, 0, math.MaxUint16)
+	case Int16:
+		return roundClamp(v, math.MinInt16, math.MaxInt16)
+	case Int32:
+		return roundClamp(v, math.MinInt32, math.MaxInt32)
+	case Float32:
+		return float64(float32(v))
+	}
+	return v
+}
