@@ -49,7 +49,7 @@ type OpCatalog map[string]ParamsValidator
 
 // PlatformOps returns the catalog of the platform's own ops.
 func PlatformOps() OpCatalog {
-	return OpCatalog{
+	c := OpCatalog{
 		OpNoop: func(json.RawMessage) error { return nil },
 		OpSleep: func(raw json.RawMessage) error {
 			var p SleepParams
@@ -82,6 +82,10 @@ func PlatformOps() OpCatalog {
 			return nil
 		},
 	}
+	for name, check := range tileOps() {
+		c[name] = check
+	}
+	return c
 }
 
 // Names returns the op names of the catalog, sorted.

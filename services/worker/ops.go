@@ -25,6 +25,12 @@ func PlatformRegistry() *Registry {
 		events.OpSleep:    sleep,
 		events.OpFail:     fail,
 		events.OpChecksum: checksum,
+		// The raster pipeline's tile ops (tileops.go).
+		events.OpTileCut:       tileCut,
+		events.OpTileHillshade: tileTerrain,
+		events.OpTileSlope:     tileTerrain,
+		events.OpTileBandMath:  tileBandMath,
+		events.OpTileAssemble:  tileAssemble,
 	} {
 		// Names are distinct constants: Register cannot fail here.
 		_ = r.Register(name, op)

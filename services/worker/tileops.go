@@ -1,0 +1,204 @@
+package worker
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/geocluster/geocluster/libs/events"
+	"github.com/geocluster/geocluster/libs/raster"
+)
+
+// The tile ops of the raster pipeline (see events.OpTileCut and friends).
+// Tiles travel through geo_tiles as Deflate-compressed GeoTIFFs with the
+// predictor of their sample type.
+
+// tileCut reads a source raster and writes each tile's read window.
+func tileCut(ctx context.Context, t Task) (json.RawMessage, error) {
+	var p events.TileCutParams
+	if err := decodeParams(t, &p); err != nil {
+		return nil, err
+	}
+	src, err := getRaster(ctx, t.JS, p.Source)
+	if err != nil {
+		return nil, err
+	}
+	if src.Width != p.Grid.Width || src.Height != p.Grid.Height {
+		return nil, Permanent(fmt.Errorf("source %s is %dx%d, the grid %dx%d", p.Source, src.Width, src.Height, p.Grid.Width, p.Grid.Height))
+	}
+	tiles, err := raster.Tiles(p.Grid.Width, p.Grid.Height, p.Grid.TileSize, p.Grid.Halo)
+	if err != nil {
+		return nil, Permanent(err)
+	}
+	for _, tile := range tiles {
+		name := events.TileObject(p.Prefix, tile.Core.X, tile.Core.Y)
+		sub, err := raster.Crop(src, tile.Read)
+		if err != nil {
+			return nil, Permanent(fmt.Errorf("cut %s: %w", name, err))
+		}
+		if _, err := putRaster(ctx, t.JS, name, sub, false); err != nil {
+			return nil, err
+		}
+	}
+	return json.Marshal(map[string]int{"tiles": len(tiles)})
+}
+
+// tileTerrain computes hillshade or slope of one tile's core window.
+func tileTerrain(ctx context.Context, t Task) (json.RawMessage, error) {
+	var p events.TileTerrainParams
+	if err := decodeParams(t, &p); err != nil {
+		return nil, err
+	}
+	in, err := getRaster(ctx, t.JS, p.Input)
+	if err != nil {
+		return nil, err
+	}
+	// The core window in the tile's own pixels.
+	local := raster.Window{X: p.Tile.Core.X - p.Tile.Read.X, Y: p.Tile.Core.Y - p.Tile.Read.Y, W: p.Tile.Core.W, H: p.Tile.Core.H}
+	var out *raster.Raster
+	switch t.Op {
+	case events.OpTileHillshade:
+		hp := raster.DefaultHillshadeParams()
+		if p.ZFactor > 0 {
+			hp.ZFactor = p.ZFactor
+		}
+		if p.Scale > 0 {
+			hp.Scale = p.Scale
+		}
+		if p.Azimuth != nil {
+			hp.Azimuth = *p.Azimuth
+		}
+		if p.Altitude != nil {
+			hp.Altitude = *p.Altitude
+		}
+		out, err = raster.HillshadeWindow(in, p.Band, hp, local)
+	default:
+		sp := raster.DefaultSlopeParams()
+		if p.ZFactor > 0 {
+			sp.ZFactor = p.ZFactor
+		}
+		if p.Scale > 0 {
+			sp.Scale = p.Scale
+		}
+		sp.Percent = p.Percent
+		out, err = raster.SlopeWindow(in, p.Band, sp, local)
+	}
+	if err != nil {
+		return nil, Permanent(fmt.Errorf("%s of %s: %w", t.Op, p.Input, err))
+	}
+	return putRaster(ctx, t.JS, p.Output, out, false)
+}
+
+// tileBandMath evaluates an expression over the bands of aligned tiles.
+func tileBandMath(ctx context.Context, t Task) (json.RawMessage, error) {
+	var p events.TileBandMathParams
+	if err := decodeParams(t, &p); err != nil {
+		return nil, err
+	}
+	srcs := make([]*raster.Raster, 0, len(p.Inputs))
+	for _, name := range p.Inputs {
+		r, err := getRaster(ctx, t.JS, name)
+		if err != nil {
+			return nil, err
+		}
+		srcs = append(srcs, r)
+	}
+	out, err := raster.BandMath(srcs, p.Expr, raster.BandMathOptions{})
+	if err != nil {
+		return nil, Permanent(fmt.Errorf("band math %q: %w", p.Expr, err))
+	}
+	return putRaster(ctx, t.JS, p.Output, out, false)
+}
+
+// tileAssemble pastes result tiles into one raster and writes it as a COG.
+func tileAssemble(ctx context.Context, t Task) (json.RawMessage, error) {
+	var p events.TileAssembleParams
+	if err := decodeParams(t, &p); err != nil {
+		return nil, err
+	}
+	tiles, err := raster.Tiles(p.Grid.Width, p.Grid.Height, p.Grid.TileSize, p.Grid.Halo)
+	if err != nil {
+		return nil, Permanent(err)
+	}
+	var dst *raster.Raster
+	for _, tile := range tiles {
+		name := events.TileObject(p.Prefix, tile.Core.X, tile.Core.Y)
+		r, err := getRaster(ctx, t.JS, name)
+		if err != nil {
+			return nil, err
+		}
+		if dst == nil {
+			if dst, err = raster.New(p.Grid.Width, p.Grid.Height, r.Bands(), r.Type); err != nil {
+				return nil, Permanent(err)
+			}
+			dst.NoData, dst.HasNoData = r.NoData, r.HasNoData
+			dst.Georef = r.Georef
+			dst.Transform = r.Transform.Offset(float64(-tile.Core.X), float64(-tile.Core.Y))
+		}
+		if err := raster.Paste(dst, r, tile.Core.X, tile.Core.Y); err != nil {
+			return nil, Permanent(fmt.Errorf("paste %s: %w", name, err))
+		}
+	}
+	return putRaster(ctx, t.JS, p.Output, dst, true)
+}
+
+// TileResult is what a tile op that writes an object returns.
+type TileResult struct {
+	Object string `json:"object"`
+	Bytes  int    `json:"bytes"`
+	SHA256 string `json:"sha256"`
+	Width  int    `json:"width"`
+	Height int    `json:"height"`
+}
+
+func getRaster(ctx context.Context, js jetstream.JetStream, name string) (*raster.Raster, error) {
+	store, err := js.ObjectStore(ctx, events.ObjectTiles)
+	if err != nil {
+		return nil, fmt.Errorf("open object store %s: %w", events.ObjectTiles, err)
+	}
+	data, err := store.GetBytes(ctx, name)
+	if errors.Is(err, jetstream.ErrObjectNotFound) {
+		return nil, Permanent(fmt.Errorf("object %q not found in %s", name, events.ObjectTiles))
+	}
+	if err != nil {
+		return nil, fmt.Errorf("get object %q: %w", name, err)
+	}
+	r, err := raster.Decode(bytes.NewReader(data), int64(len(data)))
+	if err != nil {
+		return nil, Permanent(fmt.Errorf("decode %q: %w", name, err))
+	}
+	return r, nil
+}
+
+// putRaster writes r as a Deflate GeoTIFF (a COG when cog is set).
+func putRaster(ctx context.Context, js jetstream.JetStream, name string, r *raster.Raster, cog bool) (json.RawMessage, error) {
+	var buf bytes.Buffer
+	var err error
+	if cog {
+		err = raster.EncodeCOG(&buf, r, raster.COGOptions{})
+	} else {
+		pred := raster.PredictorHorizontal
+		if !r.Type.IsInteger() {
+			pred = raster.PredictorFloat
+		}
+		err = raster.Encode(&buf, r, raster.EncodeOptions{Tiled: true, Compression: raster.CompressionDeflate, Predictor: pred})
+	}
+	if err != nil {
+		return nil, Permanent(fmt.Errorf("encode %q: %w", name, err))
+	}
+	store, err := js.ObjectStore(ctx, events.ObjectTiles)
+	if err != nil {
+		return nil, fmt.Errorf("open object store %s: %w", events.ObjectTiles, err)
+	}
+	if _, err := store.PutBytes(ctx, name, buf.Bytes()); err != nil {
+		return nil, fmt.Errorf("put object %q: %w", name, err)
+	}
+	sum := sha256.Sum256(buf.Bytes())
+	return json.Marshal(TileResult{Object: name, Bytes: buf.Len(), SHA256: hex.EncodeToString(sum[:]), Width: r.Width, Height: r.Height})
+}
