@@ -52,7 +52,14 @@ func parseGeoKeys(dir []uint64, doubles []float64, ascii string) ([]GeoKey, erro
 			// Writers disagree on whether count includes the '|'; take what
 			// is there.
 			end := min(val+count, len(ascii))
-			k.ASCII = strings.TrimRight(ascii[val:end], "|\x00")
+			// Read as GDAL does, as a C string: it ends at the first NUL.
+			// An inner '|' (the terminator) cannot be written back, so it
+			// reads as a space.
+			text := ascii[val:end]
+			if i := strings.IndexByte(text, 0); i >= 0 {
+				text = text[:i]
+			}
+			k.ASCII = strings.ReplaceAll(strings.TrimRight(text, "|"), "|", " ")
 		case tagGeoKeyDirectory:
 			continue
 		default:
