@@ -93,6 +93,7 @@ func (a *app) rootCommand(getenv func(string) string) *cobra.Command {
 		a.workersCommand(),
 		a.eventsCommand(),
 		a.dlqCommand(),
+		a.pipelineCommand(),
 	)
 	return root
 }

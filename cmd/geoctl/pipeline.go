@@ -1,0 +1,120 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/spf13/cobra"
+
+	"github.com/geocluster/geocluster/libs/events"
+	"github.com/geocluster/geocluster/libs/pipeline"
+	"github.com/geocluster/geocluster/libs/raster"
+)
+
+func (a *app) pipelineCommand() *cobra.Command {
+	var (
+		inputs   []string
+		out      string
+		id       string
+		spec     pipeline.Spec
+		az, alt  float64
+		progress watchOptions
+	)
+	cmd := &cobra.Command{
+		Use:   "pipeline hillshade|slope|bandmath --input FILE [--input FILE] --out DIR",
+		Short: "Run a raster pipeline on the cluster: tiles in, tile tasks, a COG out",
+		Long: "pipeline uploads the input GeoTIFFs to the geo_tiles object store, plans the job\n" +
+			"(a cut task per input writes tiles with the halo the operation needs, one task per\n" +
+			"tile computes it, an assemble task writes a Cloud-Optimized GeoTIFF), submits it,\n" +
+			"follows it and downloads the result into --out. Examples:\n\n" +
+			"  geoctl pipeline hillshade --input dem.tif --scale 111120 --out out/\n" +
+			"  geoctl pipeline bandmath --input B4.tif --input B5.tif --expr '(b2-b1)/(b2+b1)' --out out/",
+		Args: argsOf("OPERATION"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			spec.Op = args[0]
+			if len(inputs) == 0 {
+				return fmt.Errorf("--input: at least one GeoTIFF")
+			}
+			if cmd.Flags().Changed("azimuth") {
+				spec.Azimuth = &az
+			}
+			if cmd.Flags().Changed("altitude") {
+				spec.Altitude = &alt
+			}
+			if err := progress.Validate(); err != nil {
+				return err
+			}
+			spec.ID = id
+			if spec.ID == "" {
+				spec.ID = spec.Op + "-" + events.NewID()
+			}
+			return a.withClient(func(c *client) error {
+				ctx := cmd.Context()
+				store, err := c.js.ObjectStore(ctx, events.ObjectTiles)
+				if err != nil {
+					return fmt.Errorf("object store %s at %s: %w", events.ObjectTiles, c.server, err)
+				}
+				for k, path := range inputs {
+					info, err := raster.ReadInfo(path)
+					if err != nil {
+						return fmt.Errorf("--input %s: %w", path, err)
+					}
+					name := fmt.Sprintf("jobs/%s/source%d/%s", spec.ID, k, filepath.Base(path))
+					f, err := os.Open(path)
+					if err != nil {
+						return err
+					}
+					_, err = store.Put(ctx, jetstream.ObjectMeta{Name: name}, f)
+					f.Close()
+					if err != nil {
+						return fmt.Errorf("upload %s: %w", path, err)
+					}
+					spec.Inputs = append(spec.Inputs, pipeline.Input{Object: name, Width: info.Width, Height: info.Height})
+				}
+				job, err := pipeline.Plan(spec)
+				if err != nil {
+					return err
+				}
+				body, err := json.Marshal(job)
+				if err != nil {
+					return err
+				}
+				var reply events.SubmitReply
+				if err := c.request(ctx, events.APIVerbSubmit, body, &reply); err != nil {
+					return err
+				}
+				fmt.Fprintf(a.stderr, "job %s: %d tasks\n", reply.JobID, len(job.Tasks))
+				progress.submitSeq = reply.Seq
+				if err := a.watchJob(ctx, c, reply.JobID, progress); err != nil {
+					return err
+				}
+				if err := os.MkdirAll(out, 0o755); err != nil {
+					return err
+				}
+				dst := filepath.Join(out, spec.Op+".tif")
+				if err := store.GetFile(ctx, job.Labels["output"], dst); err != nil {
+					return fmt.Errorf("download %s: %w", job.Labels["output"], err)
+				}
+				fmt.Fprintln(a.stdout, dst)
+				return nil
+			})
+		},
+	}
+	f := cmd.Flags()
+	f.StringArrayVar(&inputs, "input", nil, "input GeoTIFF (repeat for band math: b1, b2, … number the bands across inputs)")
+	f.StringVar(&out, "out", ".", "folder the result COG is written to")
+	f.StringVar(&id, "id", "", "job id (default <operation>-<ULID>)")
+	f.IntVar(&spec.TileSize, "tile-size", 256, "tile edge in pixels")
+	f.IntVar(&spec.Band, "band", 0, "band of the input the terrain operations read, 0-based")
+	f.Float64Var(&spec.Scale, "scale", 1, "horizontal units per vertical unit, as gdaldem -s (111120 for degrees over metres)")
+	f.Float64Var(&spec.ZFactor, "z", 1, "vertical exaggeration, as gdaldem -z")
+	f.Float64Var(&az, "azimuth", 315, "light azimuth in degrees (hillshade)")
+	f.Float64Var(&alt, "altitude", 45, "light altitude in degrees (hillshade)")
+	f.BoolVar(&spec.Percent, "percent", false, "slope in percent instead of degrees")
+	f.StringVar(&spec.Expr, "expr", "", "band math expression, e.g. (b2-b1)/(b2+b1)")
+	progress.addFlags(cmd)
+	return cmd
+}

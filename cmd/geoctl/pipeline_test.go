@@ -1,0 +1,64 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/geocluster/geocluster/internal/onebox"
+	"github.com/geocluster/geocluster/libs/natstest"
+	"github.com/geocluster/geocluster/libs/raster"
+)
+
+// TestPipelineRunsHillshadeOnARealCluster: geoctl uploads the real DEM,
+// the cluster shades it tile by tile, and geoctl downloads the COG.
+func TestPipelineRunsHillshadeOnARealCluster(t *testing.T) {
+	dem := filepath.Join("..", "..", "..", "shared", "data", "localtileserver_co_elevation_roi.tif")
+	if _, err := os.Stat(dem); err != nil {
+		t.Skipf("real DEM not found at %s: %v", dem, err)
+	}
+	cfg := onebox.DefaultConfig()
+	cfg.Port, cfg.Workers, cfg.Topology = -1, 2, natstest.Topology()
+	cl, err := onebox.Start(context.Background(), cfg)
+	require.NoError(t, err)
+	t.Cleanup(func() { require.NoError(t, cl.Stop()) })
+
+	out := t.TempDir()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	var stdout, stderr bytes.Buffer
+	getenv := func(k string) string {
+		if k == envServer {
+			return cl.URL()
+		}
+		return ""
+	}
+	err = run(ctx, []string{"pipeline", "hillshade", "--input", dem, "--scale", "111120", "--tile-size", "200", "--out", out, "--progress", "plain"},
+		getenv, strings.NewReader(""), &stdout, &stderr)
+	require.NoError(t, err, stderr.String())
+	assert.Contains(t, stdout.String(), "state:     succeeded")
+	lines := strings.Split(strings.TrimSpace(stdout.String()), "\n")
+	path := lines[len(lines)-1] // the summary, then the path of the result
+	assert.Equal(t, filepath.Join(out, "hillshade.tif"), path)
+
+	got, err := raster.ReadFile(path)
+	require.NoError(t, err)
+	src, err := raster.ReadFile(dem)
+	require.NoError(t, err)
+	p := raster.DefaultHillshadeParams()
+	p.Scale = 111120
+	want, err := raster.Hillshade(src, 0, p)
+	require.NoError(t, err)
+	assert.Equal(t, want.Pix, got.Pix)
+	assert.Equal(t, want.Transform, got.Transform)
+
+	err = run(ctx, []string{"pipeline", "bandmath", "--input", dem, "--expr", "b1 +", "--out", out}, getenv, strings.NewReader(""), &stdout, &stderr)
+	require.ErrorContains(t, err, "expression")
+}
