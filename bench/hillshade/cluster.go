@@ -1,0 +1,108 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/geocluster/geocluster/internal/onebox"
+	"github.com/geocluster/geocluster/libs/events"
+	"github.com/geocluster/geocluster/libs/pipeline"
+	"github.com/geocluster/geocluster/libs/raster"
+)
+
+// clusterTile is the tile size of the cluster's pipeline.
+const clusterTile = 1024
+
+// clusterRun is one cluster measurement: the whole (upload the DEM to the
+// object store, run the job, download the COG) and the job alone.
+type clusterRun struct {
+	total, job time.Duration
+	tasks      int
+}
+
+// timeCluster shades the DEM at in on a one-process cluster (embedded NATS,
+// scheduler and workers in this process; its start-up is not timed) through
+// the tile pipeline: upload, cut into tiles with a 1-pixel halo, one task
+// per tile, assemble into a COG, download to out.
+func timeCluster(ctx context.Context, in, out string, workers int) (clusterRun, error) {
+	cfg := onebox.DefaultConfig()
+	cfg.Port, cfg.Workers = -1, workers
+	cl, err := onebox.Start(ctx, cfg)
+	if err != nil {
+		return clusterRun{}, err
+	}
+	defer func() { _ = cl.Stop() }()
+	nc, err := nats.Connect(cl.URL(), nats.Name("bench-hillshade"))
+	if err != nil {
+		return clusterRun{}, err
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return clusterRun{}, err
+	}
+	store, err := js.ObjectStore(ctx, events.ObjectTiles)
+	if err != nil {
+		return clusterRun{}, err
+	}
+	info, err := raster.ReadInfo(in)
+	if err != nil {
+		return clusterRun{}, err
+	}
+	kv, err := js.KeyValue(ctx, events.BucketJobs)
+	if err != nil {
+		return clusterRun{}, err
+	}
+
+	start := time.Now()
+	f, err := os.Open(in)
+	if err != nil {
+		return clusterRun{}, err
+	}
+	_, err = store.Put(ctx, jetstream.ObjectMeta{Name: "bench/dem.tif"}, f)
+	f.Close()
+	if err != nil {
+		return clusterRun{}, fmt.Errorf("upload the DEM: %w", err)
+	}
+	job, err := pipeline.Plan(pipeline.Spec{ID: "hillshade-" + events.NewID(), Op: pipeline.Hillshade,
+		Inputs: []pipeline.Input{{Object: "bench/dem.tif", Width: info.Width, Height: info.Height}}, TileSize: clusterTile, Scale: gdaldemScale})
+	if err != nil {
+		return clusterRun{}, err
+	}
+	body, _ := json.Marshal(job)
+	w, err := kv.Watch(ctx, events.JobKey(events.DefaultTenant, job.ID))
+	if err != nil {
+		return clusterRun{}, err
+	}
+	defer func() { _ = w.Stop() }()
+	jobStart := time.Now()
+	if _, err := js.Publish(ctx, events.JobSubmitSubject(events.DefaultTenant), body, jetstream.WithMsgID(events.JobMsgID(events.DefaultTenant, job.ID))); err != nil {
+		return clusterRun{}, err
+	}
+	for e := range w.Updates() {
+		if e == nil {
+			continue
+		}
+		var rec events.JobRecord
+		if err := json.Unmarshal(e.Value(), &rec); err != nil {
+			return clusterRun{}, err
+		}
+		if rec.State.Terminal() {
+			if rec.State != events.JobSucceeded {
+				return clusterRun{}, fmt.Errorf("cluster job %s: %s", rec.State, rec.Error)
+			}
+			break
+		}
+	}
+	jobTime := time.Since(jobStart)
+	if err := store.GetFile(ctx, job.Labels["output"], out); err != nil {
+		return clusterRun{}, fmt.Errorf("download the result: %w", err)
+	}
+	return clusterRun{total: time.Since(start), job: jobTime, tasks: len(job.Tasks)}, nil
+}

@@ -1,0 +1,181 @@
+// Command hillshade benchmarks hillshade of a large DEM, in one run:
+//
+//   - builds a DEM of -size x -size pixels by mosaicking copies of the real
+//     DEM in -data edge to edge with GDAL (a VRT, then gdal_translate to a
+//     tiled LZW GeoTIFF), checks every pixel of it, and caches it;
+//   - times `gdaldem hillshade -s 111120 <dem> <out>` (the baseline);
+//   - times our single process, raster.ReadFile -> raster.Hillshade ->
+//     raster.WriteFile with gdaldem's parameters and output compression
+//     (none), end to end and compute only; like gdaldem, each run is a
+//     process of its own (this executable, re-run as a child);
+//   - times the same with the hillshade cut into tiles with halos
+//     (raster.Tiles, Crop, HillshadeWindow, Paste) computed on GOMAXPROCS
+//     goroutines, the work a cluster tile task does, minus the transport;
+//   - times a one-process cluster with -cluster workers (2) running the tile
+//     pipeline: upload the DEM to geo_tiles, cut, shade each tile, assemble a
+//     COG, download it (its start-up is not timed; it runs in this process);
+//   - decodes every output and counts the pixels that differ from gdaldem's;
+//   - prints the figures as markdown.
+//
+// The DEM is cached in $TMPDIR/geocluster-bench-hillshade (or -keep DIR,
+// which also keeps the outputs) and checked again whenever it is reused.
+//
+// Usage: go run ./bench/hillshade [-size 8000] [-runs 3] [-keep DIR] [-data ../shared/data] [-tile 1024] [-cluster 2]
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"runtime/debug"
+	"syscall"
+
+	"github.com/geocluster/geocluster/libs/raster"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	var err error
+	if len(os.Args) > 1 && os.Args[1] == childArg {
+		err = runChild(os.Args[2:], os.Stdout, os.Stderr)
+	} else {
+		err = run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	}
+	stop()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench/hillshade:", err)
+		os.Exit(1)
+	}
+}
+
+// config is what the flags set.
+type config struct {
+	size int    // DEM width and height in pixels (8000)
+	runs int    // timed runs of each tool; the median is reported (3)
+	data string // directory holding the real DEM (../shared/data)
+	keep string // directory for the DEM and the outputs, kept ("": the DEM cached in the temp dir, outputs removed)
+	tile int    // tile size of the tiled run, 0 to skip it (1024)
+	// cluster is the number of workers of the cluster run, 0 to skip it (2).
+	cluster int
+}
+
+// Limits of -size: a DEM decodes to size*size float64 samples, which must
+// stay under raster.DefaultDecodeLimit.
+const (
+	minSize = 64
+	maxSize = 20000
+)
+
+func parseFlags(args []string, stderr io.Writer) (config, error) {
+	var c config
+	fs := flag.NewFlagSet("hillshade", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.IntVar(&c.size, "size", 8000, "width and height of the DEM in pixels")
+	fs.IntVar(&c.runs, "runs", 3, "timed runs of each tool; the median is reported")
+	fs.StringVar(&c.data, "data", filepath.Join("..", "shared", "data"), "directory holding "+demName)
+	fs.StringVar(&c.keep, "keep", "", "directory to keep the DEM and the outputs in (default: cache the DEM in the temp dir, remove the outputs)")
+	fs.IntVar(&c.tile, "tile", 1024, "tile size of the tiled run (0: skip it)")
+	fs.IntVar(&c.cluster, "cluster", 2, "workers of the one-process cluster run (0: skip it)")
+	if err := fs.Parse(args); err != nil {
+		return c, err
+	}
+	var errs []error
+	if c.size < minSize || c.size > maxSize {
+		errs = append(errs, fmt.Errorf("-size %d outside %d–%d", c.size, minSize, maxSize))
+	}
+	if c.runs < 1 {
+		errs = append(errs, fmt.Errorf("-runs %d: need at least 1", c.runs))
+	}
+	if c.tile < 0 {
+		errs = append(errs, fmt.Errorf("-tile %d", c.tile))
+	}
+	if fs.NArg() > 0 {
+		errs = append(errs, fmt.Errorf("unexpected arguments %q", fs.Args()))
+	}
+	return c, errors.Join(errs...)
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	cfg, err := parseFlags(args, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	dir, err := workDir(cfg.keep)
+	if err != nil {
+		return err
+	}
+	mach, err := describeMachine(ctx)
+	if err != nil {
+		return err
+	}
+	dem, err := prepareDEM(ctx, cfg, dir, stderr)
+	if err != nil {
+		return err
+	}
+	outs := outputs{
+		gdal:    filepath.Join(dir, "hillshade-gdaldem.tif"),
+		ours:    filepath.Join(dir, "hillshade-ours.tif"),
+		tiled:   filepath.Join(dir, "hillshade-ours-tiled.tif"),
+		cluster: filepath.Join(dir, "hillshade-cluster.tif"),
+	}
+	if cfg.keep == "" {
+		defer outs.remove()
+	}
+	debug.FreeOSMemory() // the DEM check's samples: no run competes with them
+	res, err := measure(ctx, cfg, dem.path, outs, stderr)
+	if err != nil {
+		return err
+	}
+	if res.verify, err = verify(outs, cfg.tile > 0, cfg.cluster > 0); err != nil {
+		return err
+	}
+	report(stdout, cfg, mach, dem, res)
+	for _, v := range res.verify {
+		if !v.ok() {
+			return fmt.Errorf("%s: the output differs from gdaldem's (see the report)", v.name)
+		}
+	}
+	return nil
+}
+
+// workDir is -keep, or else the DEM cache in the temp dir, which outlives
+// the run on purpose; created if needed.
+func workDir(keep string) (string, error) {
+	dir := keep
+	if dir == "" {
+		dir = filepath.Join(os.TempDir(), "geocluster-bench-hillshade")
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", fmt.Errorf("create %s: %w", dir, err)
+	}
+	return dir, nil
+}
+
+// outputs are the hillshade files each tool writes, kept from the last run.
+type outputs struct {
+	gdal, ours, tiled, cluster string
+}
+
+func (o outputs) remove() {
+	for _, p := range []string{o.gdal, o.ours, o.tiled, o.cluster} {
+		_ = os.Remove(p)
+	}
+}
+
+// hillshadeParams are gdaldem hillshade's defaults with -s 111120, the
+// scale for a DEM in degrees with elevations in metres.
+func hillshadeParams() raster.HillshadeParams {
+	p := raster.DefaultHillshadeParams()
+	p.Scale = gdaldemScale
+	return p
+}
+
+const gdaldemScale = 111120

@@ -1,0 +1,72 @@
+package main
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/geocluster/geocluster/libs/raster"
+)
+
+// verdict is how one of our outputs compares with gdaldem's, both decoded
+// with raster.ReadFile.
+type verdict struct {
+	name    string
+	pixels  int     // pixels compared
+	differ  int     // pixels whose values differ
+	maxDiff float64 // largest absolute difference
+	grid    string  // a mismatch of size, type, nodata or georeferencing; "" if none
+}
+
+// ok reports whether the output is gdaldem's, pixel for pixel.
+func (v verdict) ok() bool { return v.grid == "" && v.differ == 0 }
+
+// verify compares our outputs with gdaldem's.
+func verify(outs outputs, tiled, cluster bool) ([]verdict, error) {
+	want, err := raster.ReadFile(outs.gdal)
+	if err != nil {
+		return nil, fmt.Errorf("read gdaldem's output: %w", err)
+	}
+	files := []struct{ name, path string }{{"one process", outs.ours}}
+	if tiled {
+		files = append(files, struct{ name, path string }{"one process, tiled", outs.tiled})
+	}
+	if cluster {
+		files = append(files, struct{ name, path string }{"cluster (the assembled COG)", outs.cluster})
+	}
+	var vs []verdict
+	for _, f := range files {
+		got, err := raster.ReadFile(f.path)
+		if err != nil {
+			return nil, fmt.Errorf("read our output: %w", err)
+		}
+		v := compare(want, got)
+		v.name = f.name
+		vs = append(vs, v)
+	}
+	return vs, nil
+}
+
+// compare counts the pixels of got that differ from want.
+func compare(want, got *raster.Raster) verdict {
+	switch {
+	case got.Width != want.Width || got.Height != want.Height || got.Bands() != want.Bands():
+		return verdict{grid: fmt.Sprintf("%dx%dx%d, gdaldem's %dx%dx%d",
+			got.Width, got.Height, got.Bands(), want.Width, want.Height, want.Bands())}
+	case got.Type != want.Type:
+		return verdict{grid: fmt.Sprintf("type %v, gdaldem's %v", got.Type, want.Type)}
+	case got.HasNoData != want.HasNoData || got.NoData != want.NoData:
+		return verdict{grid: fmt.Sprintf("nodata %v (%v), gdaldem's %v (%v)", got.NoData, got.HasNoData, want.NoData, want.HasNoData)}
+	case got.Transform != want.Transform || got.EPSG != want.EPSG:
+		return verdict{grid: fmt.Sprintf("geotransform %v EPSG:%d, gdaldem's %v EPSG:%d", got.Transform, got.EPSG, want.Transform, want.EPSG)}
+	}
+	v := verdict{pixels: want.Width * want.Height}
+	for b, plane := range want.Pix {
+		for i, w := range plane {
+			if g := got.Pix[b][i]; g != w {
+				v.differ++
+				v.maxDiff = max(v.maxDiff, math.Abs(g-w))
+			}
+		}
+	}
+	return v
+}
