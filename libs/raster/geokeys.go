@@ -28,10 +28,11 @@ func parseGeoKeys(dir []uint64, doubles []float64, ascii string) ([]GeoKey, erro
 	if len(dir) < 4 {
 		return nil, fmt.Errorf("%w: GeoKeyDirectory of %d values", ErrFormat, len(dir))
 	}
-	n := int(dir[3])
-	if len(dir) < 4+4*n {
-		return nil, fmt.Errorf("%w: GeoKeyDirectory claims %d keys in %d values", ErrFormat, n, len(dir))
+	// Compare before converting: a huge count would overflow 4+4*n.
+	if dir[3] > uint64(len(dir)-4)/4 {
+		return nil, fmt.Errorf("%w: GeoKeyDirectory claims %d keys in %d values", ErrFormat, dir[3], len(dir))
 	}
+	n := int(dir[3])
 	keys := make([]GeoKey, 0, n)
 	for i := range n {
 		e := dir[4+4*i : 8+4*i]
