@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"runtime/debug"
 	"slices"
 	"strings"
 	"time"
@@ -111,6 +112,10 @@ func measure(ctx context.Context, cfg config, in string, outs outputs, stderr io
 				return res, fmt.Errorf("cluster hillshade: %w", err)
 			}
 			res.cluster = append(res.cluster, c)
+			// The cluster ran in this process: hand its memory back so that
+			// the next runs of the other tools do not compete with it.
+			runtime.GC()
+			debug.FreeOSMemory()
 			line += fmt.Sprintf(", cluster %s (job %s)", secs(c.total), secs(c.job))
 		}
 		fmt.Fprintln(stderr, line)

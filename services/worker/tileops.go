@@ -187,7 +187,7 @@ func putRaster(ctx context.Context, js jetstream.JetStream, name string, r *rast
 		if !r.Type.IsInteger() {
 			pred = raster.PredictorFloat
 		}
-		err = raster.Encode(&buf, r, raster.EncodeOptions{Tiled: true, Compression: raster.CompressionDeflate, Predictor: pred})
+		err = raster.Encode(&buf, r, raster.EncodeOptions{Tiled: true, Compression: raster.CompressionZSTD, Level: 1, Predictor: pred})
 	}
 	if err != nil {
 		return nil, Permanent(fmt.Errorf("encode %q: %w", name, err))
