@@ -16,7 +16,7 @@ import (
 )
 
 // The tile ops of the raster pipeline (see events.OpTileCut and friends).
-// Tiles travel through geo_tiles as Deflate-compressed GeoTIFFs with the
+// Tiles travel through geo_tiles as ZSTD-compressed (level 1) GeoTIFFs with the
 // predictor of their sample type.
 
 // tileCut reads a source raster and writes each tile's read window.
@@ -176,7 +176,7 @@ func getRaster(ctx context.Context, js jetstream.JetStream, name string) (*raste
 	return r, nil
 }
 
-// putRaster writes r as a Deflate GeoTIFF (a COG when cog is set).
+// putRaster writes r as a ZSTD GeoTIFF (a Deflate COG when cog is set).
 func putRaster(ctx context.Context, js jetstream.JetStream, name string, r *raster.Raster, cog bool) (json.RawMessage, error) {
 	var buf bytes.Buffer
 	var err error
