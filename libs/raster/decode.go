@@ -123,20 +123,26 @@ func Decode(r io.ReaderAt, size int64, opts ...DecodeOption) (*Raster, error) {
 
 // ReadFile decodes the GeoTIFF at path.
 func ReadFile(path string, opts ...DecodeOption) (*Raster, error) {
+	return readPath(path, func(r io.ReaderAt, size int64) (*Raster, error) { return Decode(r, size, opts...) })
+}
+
+// readPath opens path and hands it, with its size, to read.
+func readPath[T any](path string, read func(io.ReaderAt, int64) (T, error)) (T, error) {
+	var zero T
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, err
+		return zero, err
 	}
 	defer f.Close()
 	st, err := f.Stat()
 	if err != nil {
-		return nil, err
+		return zero, err
 	}
-	r, err := Decode(f, st.Size(), opts...)
+	v, err := read(f, st.Size())
 	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", path, err)
+		return zero, fmt.Errorf("read %s: %w", path, err)
 	}
-	return r, nil
+	return v, nil
 }
 
 // overviews walks the IFD chain after main and returns, in file order, up to

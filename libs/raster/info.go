@@ -3,7 +3,6 @@ package raster
 import (
 	"fmt"
 	"io"
-	"os"
 )
 
 // Info is what a GeoTIFF's header says, read without decoding pixels.
@@ -86,18 +85,5 @@ func DecodeInfo(r io.ReaderAt, size int64, opts ...DecodeOption) (*Info, error) 
 
 // ReadInfo reads the metadata of the GeoTIFF at path.
 func ReadInfo(path string, opts ...DecodeOption) (*Info, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	info, err := DecodeInfo(f, st.Size(), opts...)
-	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", path, err)
-	}
-	return info, nil
+	return readPath(path, func(r io.ReaderAt, size int64) (*Info, error) { return DecodeInfo(r, size, opts...) })
 }
