@@ -3,6 +3,8 @@ package e2e_test
 import (
 	"bytes"
 	"context"
+	"fmt"
+	"image/png"
 	"os"
 	"path/filepath"
 	"testing"
@@ -81,7 +83,8 @@ func TestTiledHillshadeOnTheClusterEqualsTheSingleProcess(t *testing.T) {
 	dem := needData(t, "localtileserver_co_elevation_roi.tif")
 	cl := start(t, 2, nil, nil)
 	in := cl.upload(t, dem, "inputs/dem.tif")
-	job, err := pipeline.Plan(pipeline.Spec{ID: "hillshade", Op: pipeline.Hillshade, Inputs: []pipeline.Input{in}, TileSize: 256, Scale: 111120})
+	job, err := pipeline.Plan(pipeline.Spec{ID: "hillshade", Op: pipeline.Hillshade, Inputs: []pipeline.Input{in}, TileSize: 256, Scale: 111120,
+		XYZ: &pipeline.XYZ{MinZoom: 11, MaxZoom: 12}})
 	require.NoError(t, err)
 	assert.Greater(t, len(job.Tasks), 10)
 	cl.submit(t, job)
@@ -97,6 +100,21 @@ func TestTiledHillshadeOnTheClusterEqualsTheSingleProcess(t *testing.T) {
 	require.NoError(t, err)
 	requireSamePixels(t, want, got)
 	assert.Equal(t, 4269, got.EPSG)
+
+	// The web-map tiles of the output: one PNG per XYZ tile covering it.
+	store, err := cl.js.ObjectStore(context.Background(), events.ObjectTiles)
+	require.NoError(t, err)
+	for z := 11; z <= 12; z++ {
+		tiles, err := raster.XYZTiles(want, z)
+		require.NoError(t, err)
+		for _, tile := range tiles {
+			data, err := store.GetBytes(context.Background(), fmt.Sprintf("%s/%d/%d/%d.png", job.Labels["xyz"], tile.Z, tile.X, tile.Y))
+			require.NoError(t, err, "tile %v", tile)
+			img, err := png.Decode(bytes.NewReader(data))
+			require.NoError(t, err)
+			assert.Equal(t, raster.XYZTileSize, img.Bounds().Dx())
+		}
+	}
 }
 
 // TestTiledNDVIOnTheClusterEqualsTheSingleProcess: NDVI of the real Landsat

@@ -9,6 +9,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -66,9 +67,11 @@ func runDemo(ctx context.Context, cl *onebox.Cluster, o options, stdout, stderr 
 	runID := events.NewID()
 	specs := []pipeline.Spec{
 		{ID: "hillshade-" + runID, Name: "hillshade of the Colorado DEM", Op: pipeline.Hillshade,
-			Inputs: []pipeline.Input{inputs[demoDEM]}, TileSize: 256, Scale: 111120},
+			Inputs: []pipeline.Input{inputs[demoDEM]}, TileSize: 256, Scale: 111120,
+			XYZ: &pipeline.XYZ{MinZoom: 10, MaxZoom: 14}},
 		{ID: "ndvi-" + runID, Name: "NDVI of the Landsat 8 scene", Op: pipeline.BandMath,
-			Inputs: []pipeline.Input{inputs[demoRed], inputs[demoNIR]}, Expr: "(b2-b1)/(b2+b1)", TileSize: 128},
+			Inputs: []pipeline.Input{inputs[demoRed], inputs[demoNIR]}, Expr: "(b2-b1)/(b2+b1)", TileSize: 128,
+			XYZ: &pipeline.XYZ{MinZoom: 9, MaxZoom: 13, Min: -0.2, Max: 0.8}},
 	}
 	if err := os.MkdirAll(o.out, 0o755); err != nil {
 		return err
@@ -84,7 +87,7 @@ func runDemo(ctx context.Context, cl *onebox.Cluster, o options, stdout, stderr 
 		if err := request(nc, events.APISubject(events.DefaultTenant, events.APIVerbSubmit), body, &reply); err != nil {
 			return fmt.Errorf("submit %s: %w", s.Op, err)
 		}
-		fmt.Fprintf(stdout, "demo: job %s: %s, %d tasks (cut, %d tiles, assemble)\n", reply.JobID, s.Name, len(job.Tasks), len(job.Tasks)-len(s.Inputs)-1)
+		fmt.Fprintf(stdout, "demo: job %s: %s, %d tasks (cut, %d tiles, assemble, web-map tiles)\n", reply.JobID, s.Name, len(job.Tasks), len(job.Tasks)-len(s.Inputs)-2)
 		rec, err := follow(ctx, js, reply.JobID, stderr)
 		if err != nil {
 			return err
@@ -99,8 +102,12 @@ func runDemo(ctx context.Context, cl *onebox.Cluster, o options, stdout, stderr 
 		if err := checkOutput(path, s, o.demoData); err != nil {
 			return err
 		}
-		fmt.Fprintf(stdout, "demo: job %s succeeded in %s; wrote %s (same pixels as the single-process run)\n",
-			rec.ID, time.Since(started).Round(time.Millisecond), path)
+		n, dir, err := fetchXYZ(ctx, store, job.Labels["xyz"], filepath.Join(o.out, "xyz", filepath.Base(strings.TrimSuffix(path, ".tif"))))
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "demo: job %s succeeded in %s; wrote %s (same pixels as the single-process run) and %d web-map tiles in %s/{z}/{x}/{y}.png\n",
+			rec.ID, time.Since(started).Round(time.Millisecond), path, n, dir)
 	}
 	return nil
 }
@@ -115,6 +122,33 @@ func fetchOutput(ctx context.Context, store jetstream.ObjectStore, object, dir, 
 		return "", fmt.Errorf("download %s: %w", object, err)
 	}
 	return path, nil
+}
+
+// fetchXYZ downloads the web-map tiles stored under prefix into dir.
+func fetchXYZ(ctx context.Context, store jetstream.ObjectStore, prefix, dir string) (int, string, error) {
+	objs, err := store.List(ctx)
+	if err != nil {
+		return 0, "", fmt.Errorf("list %s: %w", events.ObjectTiles, err)
+	}
+	n := 0
+	for _, o := range objs {
+		rel, ok := strings.CutPrefix(o.Name, prefix+"/")
+		if !ok {
+			continue
+		}
+		dst := filepath.Join(dir, filepath.FromSlash(rel))
+		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+			return n, dir, err
+		}
+		if err := store.GetFile(ctx, o.Name, dst); err != nil {
+			return n, dir, fmt.Errorf("download %s: %w", o.Name, err)
+		}
+		n++
+	}
+	if n == 0 {
+		return 0, dir, fmt.Errorf("no web-map tiles under %s", prefix)
+	}
+	return n, dir, nil
 }
 
 // checkOutput recomputes the pipeline in this process and compares.

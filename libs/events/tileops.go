@@ -16,7 +16,24 @@ const (
 	OpTileSlope     = "tile_slope"
 	OpTileBandMath  = "tile_bandmath"
 	OpTileAssemble  = "tile_assemble"
+	OpTileXYZ       = "tile_xyz"
 )
+
+// MaxXYZTiles bounds the web-map tiles one tile_xyz task renders.
+const MaxXYZTiles = 4096
+
+// TileXYZParams: render Input as web-mercator PNG tiles of zooms MinZoom to
+// MaxZoom, stored as <prefix>/<z>/<x>/<y>.png (nodata transparent). Min and
+// Max stretch non-Byte samples onto gray levels.
+type TileXYZParams struct {
+	Input   string  `json:"input"`
+	Prefix  string  `json:"prefix"`
+	MinZoom int     `json:"min_zoom"`
+	MaxZoom int     `json:"max_zoom"`
+	Band    int     `json:"band,omitempty"`
+	Min     float64 `json:"min,omitempty"`
+	Max     float64 `json:"max,omitempty"`
+}
 
 // PixelWindow is a rectangle of pixels of a source raster.
 type PixelWindow struct {
@@ -148,6 +165,25 @@ func tileOps() OpCatalog {
 				return invalid("expr", "is required")
 			}
 			return objects("output", p.Output)
+		},
+		OpTileXYZ: func(raw json.RawMessage) error {
+			var p TileXYZParams
+			if err := DecodeParams(raw, &p); err != nil {
+				return err
+			}
+			if err := objects("input", p.Input); err != nil {
+				return err
+			}
+			if err := objects("prefix", p.Prefix); err != nil {
+				return err
+			}
+			if p.MinZoom < 0 || p.MaxZoom > 22 || p.MinZoom > p.MaxZoom {
+				return invalid("min_zoom", "zooms must satisfy 0 <= min_zoom <= max_zoom <= 22")
+			}
+			if p.Band < 0 {
+				return invalid("band", "must not be negative")
+			}
+			return nil
 		},
 		OpTileAssemble: func(raw json.RawMessage) error {
 			var p TileAssembleParams

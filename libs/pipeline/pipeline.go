@@ -53,6 +53,16 @@ type Spec struct {
 	Output string
 	// Priority of the job's tasks (normal).
 	Priority events.Priority
+	// XYZ, when set, adds a task that renders the output as web-mercator
+	// PNG tiles under jobs/<ID>/xyz/<z>/<x>/<y>.png.
+	XYZ *XYZ
+}
+
+// XYZ are the zooms of the web-map tiles and the stretch of non-Byte
+// outputs onto gray levels.
+type XYZ struct {
+	MinZoom, MaxZoom int
+	Min, Max         float64
 }
 
 // Plan returns the job that runs s.
@@ -131,6 +141,11 @@ func Plan(s Spec) (events.JobSpec, error) {
 	}
 	assemble := events.TileAssembleParams{Grid: events.TileGrid{Width: w, Height: h, TileSize: s.TileSize}, Prefix: outPrefix, Output: s.Output}
 	job.Tasks = append(job.Tasks, task("assemble", events.OpTileAssemble, assemble, computed))
+	if s.XYZ != nil {
+		xyz := events.TileXYZParams{Input: s.Output, Prefix: prefix + "/xyz", MinZoom: s.XYZ.MinZoom, MaxZoom: s.XYZ.MaxZoom, Min: s.XYZ.Min, Max: s.XYZ.Max}
+		job.Tasks = append(job.Tasks, task("xyz", events.OpTileXYZ, xyz, []string{"assemble"}, s.Output))
+		job.Labels["xyz"] = xyz.Prefix
+	}
 	return job, nil
 }
 

@@ -31,6 +31,7 @@ func PlatformRegistry() *Registry {
 		events.OpTileSlope:     tileTerrain,
 		events.OpTileBandMath:  tileBandMath,
 		events.OpTileAssemble:  tileAssemble,
+		events.OpTileXYZ:       tileXYZ,
 	} {
 		// Names are distinct constants: Register cannot fail here.
 		_ = r.Register(name, op)

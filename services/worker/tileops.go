@@ -10,6 +10,7 @@ import (
 	"fmt"
 
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/paulmach/orb/maptile"
 
 	"github.com/geocluster/geocluster/libs/events"
 	"github.com/geocluster/geocluster/libs/raster"
@@ -146,6 +147,48 @@ func tileAssemble(ctx context.Context, t Task) (json.RawMessage, error) {
 		}
 	}
 	return putRaster(ctx, t.JS, p.Output, dst, true)
+}
+
+// tileXYZ renders a raster as web-mercator PNG tiles.
+func tileXYZ(ctx context.Context, t Task) (json.RawMessage, error) {
+	var p events.TileXYZParams
+	if err := decodeParams(t, &p); err != nil {
+		return nil, err
+	}
+	src, err := getRaster(ctx, t.JS, p.Input)
+	if err != nil {
+		return nil, err
+	}
+	var tiles []maptile.Tile
+	for z := p.MinZoom; z <= p.MaxZoom; z++ {
+		zt, err := raster.XYZTiles(src, z)
+		if err != nil {
+			return nil, Permanent(err)
+		}
+		tiles = append(tiles, zt...)
+		if len(tiles) > events.MaxXYZTiles {
+			return nil, Permanent(fmt.Errorf("zooms %d..%d need more than %d tiles", p.MinZoom, p.MaxZoom, events.MaxXYZTiles))
+		}
+	}
+	store, err := t.JS.ObjectStore(ctx, events.ObjectTiles)
+	if err != nil {
+		return nil, fmt.Errorf("open object store %s: %w", events.ObjectTiles, err)
+	}
+	for _, tile := range tiles {
+		img, err := raster.XYZTile(src, tile, raster.XYZOptions{Band: p.Band, Min: p.Min, Max: p.Max})
+		if err != nil {
+			return nil, Permanent(err)
+		}
+		var buf bytes.Buffer
+		if err := raster.EncodePNG(&buf, img); err != nil {
+			return nil, Permanent(err)
+		}
+		name := fmt.Sprintf("%s/%d/%d/%d.png", p.Prefix, tile.Z, tile.X, tile.Y)
+		if _, err := store.PutBytes(ctx, name, buf.Bytes()); err != nil {
+			return nil, fmt.Errorf("put object %q: %w", name, err)
+		}
+	}
+	return json.Marshal(map[string]any{"prefix": p.Prefix, "tiles": len(tiles)})
 }
 
 // TileResult is what a tile op that writes an object returns.
