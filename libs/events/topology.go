@@ -137,7 +137,9 @@ func EnsureTopology(ctx context.Context, js jetstream.JetStream, t Topology) err
 		stream string
 		cfg    jetstream.ConsumerConfig
 	}{
-		{StreamJobs, jetstream.ConsumerConfig{Durable: ConsumerSchedulerJobs, MaxDeliver: 10, MaxAckPending: 1000}},
+		// The scheduler's inputs are idempotent and acked only once their
+		// effects are stored: they are redelivered without limit, never dropped.
+		{StreamJobs, jetstream.ConsumerConfig{Durable: ConsumerSchedulerJobs, MaxDeliver: -1, MaxAckPending: 1000}},
 		{StreamEvents, jetstream.ConsumerConfig{
 			Durable: ConsumerSchedulerTasks,
 			FilterSubjects: []string{
@@ -145,7 +147,7 @@ func EnsureTopology(ctx context.Context, js jetstream.JetStream, t Topology) err
 				Root + ".events.*.task.*." + string(TaskSucceeded),
 				Root + ".events.*.task.*." + string(TaskFailed),
 			},
-			MaxDeliver: 10, MaxAckPending: 50000,
+			MaxDeliver: -1, MaxAckPending: 50000,
 		}},
 	}
 	for _, c := range consumers {

@@ -3,6 +3,8 @@ package scheduler
 import (
 	"container/heap"
 	"context"
+	"errors"
+	"fmt"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -114,9 +116,16 @@ func (l *loop) apply(it item) bool {
 		l.core.cancel(tenant, req)
 	case itemTaskEvent:
 		ev, err := events.DecodeTaskEvent(it.msg.Data())
+		if err == nil {
+			// The subject, not the body, says whose task it is: a client
+			// allowed on one tenant's subjects cannot touch another's tasks.
+			if want := events.TaskEventSubject(ev.Tenant, ev.JobID, ev.State); it.msg.Subject() != want {
+				err = fmt.Errorf("body names %s, the subject is %s", want, it.msg.Subject())
+			}
+		}
 		if err != nil {
 			l.log.Warn().Err(err).Str("subject", it.msg.Subject()).Msg("task event ignored")
-			_ = it.msg.Term()
+			_ = it.msg.TermWithReason(err.Error())
 			return false
 		}
 		l.core.taskEvent(ev)
@@ -139,29 +148,40 @@ func (l *loop) armTimer(t *time.Timer) {
 	t.Reset(d)
 }
 
-// flush writes everything a batch produced. Task records of newly accepted
-// jobs go first, so that a stored job record always has all its tasks; then
-// the rest in one pipelined wave. Failed publishes are retried (every write
-// is idempotent) until they succeed or ctx ends.
+// flush writes everything a batch produced, in three pipelined waves, each
+// complete before the next starts:
+//
+//  1. the task records of newly accepted jobs (a stored job record must
+//     find all its tasks);
+//  2. every message: releases, events, dead letters;
+//  3. the other task records and the job records.
+//
+// So a stored record always implies that the messages of its transition
+// were stored: after a crash anywhere in a flush, the unacked inputs replay
+// the transition against records that are not ahead of them, and the
+// replayed messages carry the same Nats-Msg-Id, which the streams drop.
+// Failed publishes are retried (every write is idempotent) until they
+// succeed or ctx ends.
 func (l *loop) flush(ctx context.Context, out *outbox) error {
-	var first, rest []outMsg
+	var first, last []outMsg
 	for t := range out.tasks {
 		m := outMsg{subject: events.KVSubject(events.BucketTasks, t.key()), data: marshalRecord(t.rec)}
 		if t.job.newJob {
 			first = append(first, m)
 		} else {
-			rest = append(rest, m)
+			last = append(last, m)
 		}
 	}
 	for j := range out.jobs {
-		rest = append(rest, outMsg{subject: events.KVSubject(events.BucketJobs, events.JobKey(j.rec.Tenant, j.rec.ID)), data: marshalRecord(j.rec)})
+		last = append(last, outMsg{subject: events.KVSubject(events.BucketJobs, events.JobKey(j.rec.Tenant, j.rec.ID)), data: marshalRecord(j.rec)})
 		j.newJob = false
 	}
-	rest = append(rest, out.msgs...)
-	if err := l.publishAll(ctx, first); err != nil {
-		return err
+	for _, wave := range [][]outMsg{first, out.msgs, last} {
+		if err := l.publishAll(ctx, wave); err != nil {
+			return err
+		}
 	}
-	return l.publishAll(ctx, rest)
+	return nil
 }
 
 func (l *loop) publishAll(ctx context.Context, msgs []outMsg) error {
@@ -177,6 +197,13 @@ func (l *loop) publishAll(ctx context.Context, msgs []outMsg) error {
 				opts = append(opts, jetstream.WithMsgID(m.msgID))
 			}
 			f, err := l.js.PublishMsgAsync(nm, opts...)
+			if errors.Is(err, nats.ErrMaxPayload) {
+				// Retrying cannot help and would stall every job: the write
+				// is dropped, loudly. Validation limits keep records far
+				// below the payload limit; this is the last line.
+				l.log.Error().Err(err).Str("subject", m.subject).Int("bytes", len(m.data)).Msg("write dropped: over the server's max payload")
+				continue
+			}
 			if err != nil {
 				failed, lastErr = append(failed, m), err
 				continue

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 
@@ -61,10 +62,40 @@ func recoverJobs(ctx context.Context, jobsKV, tasksKV jetstream.KeyValue, c *cor
 				timers = append(timers, retryTimer{tenant: rec.Tenant, jobID: rec.ID, taskID: t.rec.Spec.ID, attempt: t.rec.Attempt, at: *t.rec.RetryAt})
 			}
 		}
-		c.checkDone(j, now)
+		c.settleDeadLetters(j, now)
+		if !j.rec.State.Terminal() {
+			c.checkDone(j, now)
+		}
 		c.log.Info().Str("job_id", rec.ID).Int("tasks", len(j.order)).Msg("job recovered")
 	}
 	return timers, nil
+}
+
+// settleDeadLetters applies the failure policy again for tasks stored as
+// failed: a crash may have stored the dead task's record but not the rest of
+// its transition (dependents skipped, or the job failed). Its messages carry
+// the same ids as the first time, so nothing is published twice.
+func (c *core) settleDeadLetters(j *job, now time.Time) {
+	for _, t := range j.order {
+		if t.rec.State != events.TaskFailed {
+			continue
+		}
+		if j.rec.OnFailure == events.ContinueJob {
+			c.skipDescendants(t, now)
+			continue
+		}
+		for _, o := range j.order {
+			if !o.rec.State.Terminal() {
+				c.setTask(o, events.TaskCancelled, now)
+			}
+		}
+		last := ""
+		if n := len(t.rec.Errors); n > 0 {
+			last = t.rec.Errors[n-1].Error
+		}
+		c.finish(j, events.JobFailed, fmt.Sprintf("task %s dead-lettered after %d attempts: %s", t.rec.Spec.ID, t.rec.Attempt, last), now)
+		return
+	}
 }
 
 func loadTasks(ctx context.Context, tasksKV jetstream.KeyValue, rec events.JobRecord) (*job, error) {

@@ -367,3 +367,35 @@ func TestAPISubmitGetListCancel(t *testing.T) {
 	m = req("cancel", fmt.Sprintf(`{"job_id":%q}`, sr.JobID))
 	assert.Equal(t, "409", m.Header.Get("Nats-Service-Error-Code"))
 }
+
+// TestRecoveryFinishesAJobWhoseDeadLetterWasHalfStored: a crash stored the
+// dead task's record but not the rest of its transition; the next scheduler
+// applies the job's failure policy from the records.
+func TestRecoveryFinishesAJobWhoseDeadLetterWasHalfStored(t *testing.T) {
+	t.Parallel()
+	s, js := natstest.Provisioned(t, natstest.Topology())
+	col := collect(t, s)
+	ctx := context.Background()
+	jobs, err := js.KeyValue(ctx, events.BucketJobs)
+	require.NoError(t, err)
+	tasks, err := js.KeyValue(ctx, events.BucketTasks)
+	require.NoError(t, err)
+	now := time.Now().UTC()
+	put := func(kv jetstream.KeyValue, key string, v any) {
+		data, err := json.Marshal(v)
+		require.NoError(t, err)
+		_, err = kv.Put(ctx, key, data)
+		require.NoError(t, err)
+	}
+	spec := func(id string, deps ...string) events.TaskSpec {
+		return events.TaskSpec{ID: id, Op: "noop", Deps: deps, Priority: events.PriorityNormal, Pool: "default", MaxAttempts: 1}
+	}
+	put(jobs, "default.half", events.JobRecord{V: 1, ID: "half", Tenant: "default", State: events.JobRunning, OnFailure: events.FailJob, Total: 2, SubmittedAt: now})
+	put(tasks, "default.half.a", events.TaskRecord{V: 1, Spec: spec("a"), State: events.TaskFailed, Attempt: 1,
+		Errors: []events.AttemptError{{Attempt: 1, Error: "boom", At: now}}})
+	put(tasks, "default.half.b", events.TaskRecord{V: 1, Spec: spec("b", "a"), State: events.TaskPending})
+	startScheduler(t, s, testConfig())
+	ev := waitJob(t, col, "half", events.JobFailed)
+	assert.Contains(t, ev.Error, "task a dead-lettered after 1 attempts: boom")
+	assert.Equal(t, 1, ev.Counts.Cancelled)
+}
