@@ -44,8 +44,8 @@ type PixelWindow struct {
 }
 
 func (w PixelWindow) check(field string) error {
-	if w.X < 0 || w.Y < 0 || w.W <= 0 || w.H <= 0 {
-		return invalid(field, "window %+v must have x, y >= 0 and w, h > 0", w)
+	if w.X < 0 || w.Y < 0 || w.W <= 0 || w.H <= 0 || w.X > 1<<20 || w.Y > 1<<20 || w.W > 1<<20 || w.H > 1<<20 {
+		return invalid(field, "window %+v must have x, y in 0..1048576 and w, h in 1..1048576", w)
 	}
 	return nil
 }
@@ -72,6 +72,22 @@ func TileObject(prefix string, x, y int) string {
 	return fmt.Sprintf("%s/%d_%d.tif", prefix, x, y)
 }
 
+// Bounds of a grid: what one tile_cut or tile_assemble task may be asked to
+// hold (a 40000 x 40000 raster is 12.8 GB as float64 samples).
+const (
+	MaxGridPixels = 40000 * 40000
+	MaxGridTiles  = 100000
+)
+
+// Tiles is the number of tiles of the grid.
+func (g TileGrid) Tiles() int64 {
+	if g.TileSize <= 0 {
+		return 0
+	}
+	ts := int64(g.TileSize)
+	return (int64(g.Width) + ts - 1) / ts * ((int64(g.Height) + ts - 1) / ts)
+}
+
 func (g TileGrid) check(field string) error {
 	switch {
 	case g.Width <= 0 || g.Height <= 0 || g.Width > 1<<20 || g.Height > 1<<20:
@@ -80,6 +96,10 @@ func (g TileGrid) check(field string) error {
 		return invalid(field+".tile_size", "must be 16 to 16384")
 	case g.Halo < 0 || g.Halo > 64:
 		return invalid(field+".halo", "must be 0 to 64")
+	case int64(g.Width)*int64(g.Height) > MaxGridPixels:
+		return tooLarge(field, "%d x %d pixels, the limit is %d", g.Width, g.Height, MaxGridPixels)
+	case g.Tiles() > MaxGridTiles:
+		return tooLarge(field, "%d tiles, the limit is %d", g.Tiles(), MaxGridTiles)
 	}
 	return nil
 }

@@ -12,7 +12,7 @@ import (
 type Limits struct {
 	MaxTasks       int   // default 100000
 	MaxDeps        int   // per task, default 10000
-	MaxInputs      int   // per task, default 10000
+	MaxInputs      int   // per task, default 1000
 	MaxParamsBytes int   // per task, default 65536
 	MaxAttempts    int   // default 20
 	MaxTimeoutMS   int64 // default 24h
@@ -22,7 +22,7 @@ type Limits struct {
 var DefaultLimits = Limits{
 	MaxTasks:       100000,
 	MaxDeps:        10000,
-	MaxInputs:      10000,
+	MaxInputs:      1000,
 	MaxParamsBytes: 64 << 10,
 	MaxAttempts:    20,
 	MaxTimeoutMS:   24 * 3600 * 1000,
@@ -129,9 +129,15 @@ func (j *JobSpec) Validate(tenant string, ops OpCatalog, lim Limits) error {
 	if err := j.Retry.validate(); err != nil {
 		return err
 	}
-	for k := range j.Labels {
+	if len(j.Labels) > 64 {
+		return tooLarge("labels", "%d labels, the limit is 64", len(j.Labels))
+	}
+	for k, v := range j.Labels {
 		if k == "" || len(k) > 128 {
 			return invalid("labels", "label keys must be 1 to 128 characters")
+		}
+		if len(v) > 1024 {
+			return tooLarge("labels."+k, "values are at most 1024 bytes")
 		}
 	}
 	if len(j.Tasks) == 0 {
@@ -240,8 +246,8 @@ func (r *RetryPolicy) validate() error {
 	switch {
 	case r.InitialMS < 0:
 		return invalid("retry.initial_ms", "must not be negative")
-	case r.MaxMS < 0:
-		return invalid("retry.max_ms", "must not be negative")
+	case r.MaxMS < 0 || r.MaxMS > 24*3600*1000:
+		return invalid("retry.max_ms", "must be between 0 and 86400000")
 	case r.MaxMS > 0 && r.InitialMS > r.MaxMS:
 		return invalid("retry.initial_ms", "is above retry.max_ms")
 	case r.Multiplier != 0 && (r.Multiplier < 1 || r.Multiplier > 100):

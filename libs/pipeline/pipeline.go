@@ -96,6 +96,10 @@ func Plan(s Spec) (events.JobSpec, error) {
 	if s.TileSize == 0 {
 		s.TileSize = 256
 	}
+	grid := events.TileGrid{Width: w, Height: h, TileSize: s.TileSize, Halo: halo}
+	if n := grid.Tiles(); n > int64(events.DefaultLimits.MaxDeps) || n+int64(len(s.Inputs))+2 > int64(events.DefaultLimits.MaxTasks) {
+		return events.JobSpec{}, fmt.Errorf("%dx%d in tiles of %d is %d tiles: the assemble task may depend on at most %d; use larger tiles", w, h, s.TileSize, n, events.DefaultLimits.MaxDeps)
+	}
 	tiles, err := raster.Tiles(w, h, s.TileSize, halo)
 	if err != nil {
 		return events.JobSpec{}, err
@@ -105,7 +109,6 @@ func Plan(s Spec) (events.JobSpec, error) {
 	}
 	job := events.JobSpec{ID: s.ID, Name: s.Name, Priority: s.Priority, Labels: map[string]string{"pipeline": s.Op, "output": s.Output}}
 	prefix := "jobs/" + s.ID
-	grid := events.TileGrid{Width: w, Height: h, TileSize: s.TileSize, Halo: halo}
 	inPrefix := func(k int) string { return fmt.Sprintf("%s/in%d", prefix, k) }
 	outPrefix := prefix + "/out"
 	var cuts []string

@@ -17,6 +17,9 @@ import (
 // XYZTileSize is the edge of an XYZ tile in pixels.
 const XYZTileSize = 256
 
+// MaxXYZTilesPerZoom bounds the tiles XYZTiles lists for one zoom.
+const MaxXYZTilesPerZoom = 1 << 16
+
 // ErrCRS marks a raster whose CRS cannot be transformed to web mercator.
 var ErrCRS = errors.New("raster: unsupported CRS")
 
@@ -53,6 +56,9 @@ func XYZTiles(r *Raster, z int) ([]maptile.Tile, error) {
 	minLat, maxLat = math.Max(minLat, -maxLat85), math.Min(maxLat, maxLat85)
 	a := maptile.At(orb.Point{minLon, maxLat}, maptile.Zoom(z))
 	b := maptile.At(orb.Point{maxLon, minLat}, maptile.Zoom(z))
+	if n := (uint64(b.X) - uint64(a.X) + 1) * (uint64(b.Y) - uint64(a.Y) + 1); b.X < a.X || b.Y < a.Y || n > MaxXYZTilesPerZoom {
+		return nil, fmt.Errorf("%w: zoom %d needs %d tiles, the limit is %d", ErrParam, z, n, MaxXYZTilesPerZoom)
+	}
 	var out []maptile.Tile
 	for y := a.Y; y <= b.Y; y++ {
 		for x := a.X; x <= b.X; x++ {

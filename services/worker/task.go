@@ -72,7 +72,7 @@ func (w *worker) lost(ctx context.Context, msg jetstream.Msg, m events.TaskMessa
 	e.Error = fmt.Sprintf("delivered %d times without an ack (task_max_deliver %d): the workers that held it died or hung", deliveries-1, w.cfg.Topology.TaskMaxDeliver)
 	if err := w.publishTaskEventAcked(ctx, e); err != nil {
 		log.Warn().Err(err).Msg("lost attempt not reported")
-		if err := msg.Nak(); err != nil {
+		if err := msg.NakWithDelay(eventRetryDelay); err != nil {
 			log.Warn().Err(err).Msg("nak failed")
 		}
 		return
@@ -139,9 +139,10 @@ func (w *worker) execute(ctx context.Context, msg jetstream.Msg, m events.TaskMe
 		span.SetStatus(codes.Error, e.Error)
 	}
 	if err := w.publishTaskEventAcked(ctx, e); err != nil {
-		// Not acked: JetStream redelivers the task, nothing is lost.
+		// Not acked: JetStream redelivers the task, nothing is lost. The
+		// delay keeps a worker from spinning while EVENTS is unavailable.
 		log.Warn().Err(err).Str("state", string(e.State)).Msg("result not published")
-		if err := msg.Nak(); err != nil {
+		if err := msg.NakWithDelay(eventRetryDelay); err != nil {
 			log.Warn().Err(err).Msg("nak failed")
 		}
 		return
@@ -161,16 +162,31 @@ func (w *worker) execute(ctx context.Context, msg jetstream.Msg, m events.TaskMe
 
 // runOp announces the task started and runs its op under the task's
 // timeout. An unknown op fails permanently without starting.
+// eventRetryDelay is how long a task whose outcome could not be published
+// waits before it is delivered again.
+const eventRetryDelay = time.Second
+
+// platformOps validates the params of the platform's own ops.
+var platformOps = events.PlatformOps()
+
 func (w *worker) runOp(ctx context.Context, m events.TaskMessage, log zerolog.Logger) (json.RawMessage, error) {
 	op, ok := w.ops.Lookup(m.Op)
 	if !ok {
 		return nil, Permanent(fmt.Errorf("%w %q (this worker runs %s)", ErrUnknownOp, m.Op, strings.Join(w.ops.Names(), ", ")))
 	}
+	// Tasks normally come from the scheduler, which validated them, but
+	// anyone allowed on geo.tasks.> can publish one: check the params of the
+	// platform's ops again before any allocation they would size.
+	if check, known := platformOps[m.Op]; known {
+		if err := check(m.Params); err != nil {
+			return nil, Permanent(fmt.Errorf("params of %s: %w", m.Op, err))
+		}
+	}
 	if _, err := w.publishTaskEvent(ctx, w.taskEvent(m, events.TaskStarted)); err != nil {
 		log.Warn().Err(err).Msg("started event not published")
 	}
 	timeout := w.cfg.DefaultTimeout
-	if m.TimeoutMS > 0 {
+	if m.TimeoutMS > 0 && m.TimeoutMS <= events.DefaultLimits.MaxTimeoutMS {
 		timeout = time.Duration(m.TimeoutMS) * time.Millisecond
 	}
 	runCtx, cancel := context.WithTimeoutCause(ctx, timeout, &timeoutError{after: timeout})

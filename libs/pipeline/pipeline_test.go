@@ -1,0 +1,55 @@
+package pipeline_test
+
+import (
+	"encoding/json"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/geocluster/geocluster/libs/events"
+	"github.com/geocluster/geocluster/libs/pipeline"
+)
+
+func TestPlanBuildsAValidDAG(t *testing.T) {
+	t.Parallel()
+	job, err := pipeline.Plan(pipeline.Spec{ID: "p", Op: pipeline.Hillshade, TileSize: 256,
+		Inputs: []pipeline.Input{{Object: "dem.tif", Width: 1007, Height: 633}}, XYZ: &pipeline.XYZ{MinZoom: 1, MaxZoom: 2}})
+	require.NoError(t, err)
+	// cut + 4 x 3 tiles + assemble + xyz
+	require.Len(t, job.Tasks, 1+12+1+1)
+	assert.Equal(t, "jobs/p/hillshade.tif", job.Labels["output"])
+	data, err := json.Marshal(job)
+	require.NoError(t, err)
+	decoded, err := events.DecodeJob(data)
+	require.NoError(t, err)
+	require.NoError(t, decoded.Validate("default", events.PlatformOps(), events.Limits{}))
+}
+
+func TestPlanRefusesWhatTheSchedulerWouldReject(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		spec pipeline.Spec
+		want string
+	}{
+		{pipeline.Spec{ID: "big", Op: pipeline.Hillshade, TileSize: 16, Inputs: []pipeline.Input{{Object: "x", Width: 30000, Height: 30000}}}, "use larger tiles"},
+		{pipeline.Spec{ID: "two", Op: pipeline.Slope, Inputs: []pipeline.Input{{Object: "a", Width: 10, Height: 10}, {Object: "b", Width: 10, Height: 10}}}, "takes one input"},
+		{pipeline.Spec{ID: "mis", Op: pipeline.BandMath, Expr: "b1+b2", Inputs: []pipeline.Input{{Object: "a", Width: 10, Height: 10}, {Object: "b", Width: 11, Height: 10}}}, "differ in size"},
+		{pipeline.Spec{ID: "expr", Op: pipeline.BandMath, Expr: "b1 +", Inputs: []pipeline.Input{{Object: "a", Width: 10, Height: 10}}}, "expression"},
+		{pipeline.Spec{ID: "bad.id", Op: pipeline.Hillshade, Inputs: []pipeline.Input{{Object: "a", Width: 10, Height: 10}}}, "not a valid job id"},
+		{pipeline.Spec{ID: "op", Op: "warp", Inputs: []pipeline.Input{{Object: "a", Width: 10, Height: 10}}}, "unknown pipeline op"},
+	} {
+		_, err := pipeline.Plan(c.spec)
+		require.Error(t, err, c.spec.ID)
+		assert.Contains(t, err.Error(), c.want, c.spec.ID)
+	}
+}
+
+func TestTileParamsOutOfBoundsAreRejectedBeforeAnyWorkerAllocates(t *testing.T) {
+	t.Parallel()
+	ops := events.PlatformOps()
+	err := ops[events.OpTileAssemble](json.RawMessage(`{"grid":{"width":1048576,"height":1048576,"tile_size":16},"prefix":"p","output":"o"}`))
+	require.ErrorIs(t, err, events.ErrTooLarge)
+	err = ops[events.OpTileHillshade](json.RawMessage(`{"input":"i","output":"o","tile":{"object":"o","core":{"x":9223372036854775807,"y":0,"w":1,"h":1},"read":{"x":0,"y":0,"w":1,"h":1}}}`))
+	require.ErrorIs(t, err, events.ErrInvalid)
+}
