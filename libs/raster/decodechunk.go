@@ -67,7 +67,10 @@ func (cd *chunkDecoder) decode(i int, off, count uint64) error {
 	img, r := cd.img, cd.dst
 	plane, x0, y0, w, h, rows := img.chunkRect(i)
 	if count == 0 { // sparse chunk: nodata, or 0 without nodata
-		if r.HasNoData && r.NoData != 0 {
+		// The nodata value as a sample of the raster's type (GDAL fills a
+		// sparse block with nodata converted, so clamped, to the type).
+		fill := r.Type.Convert(r.NoData)
+		if r.HasNoData && fill != 0 {
 			for b := range r.Pix {
 				if img.planar && b != plane {
 					continue
@@ -75,7 +78,7 @@ func (cd *chunkDecoder) decode(i int, off, count uint64) error {
 				for y := y0; y < y0+h; y++ {
 					row := r.Pix[b][y*r.Width+x0 : y*r.Width+x0+w]
 					for x := range row {
-						row[x] = r.NoData
+						row[x] = fill
 					}
 				}
 			}
