@@ -253,7 +253,8 @@ func (e *env) clusterLatency(ctx context.Context, samples int) (task, job []time
 	return task, job, nil
 }
 
-// writesPerTask reports how many messages each stream stored per task of
+// streamWrites returns the last sequence of every stream, so that the
+// difference over a run tells how many messages each stream stored per task of
 // the throughput runs: the cost model of the cluster path.
 func (e *env) streamWrites(ctx context.Context) (map[string]uint64, error) {
 	out := map[string]uint64{}

@@ -69,15 +69,7 @@ func newDecodeConfig(opts []DecodeOption) (decodeConfig, error) {
 // one wrapping ErrSize. r must allow concurrent ReadAt calls, as io.ReaderAt
 // promises.
 func Decode(r io.ReaderAt, size int64, opts ...DecodeOption) (*Raster, error) {
-	c, err := newDecodeConfig(opts)
-	if err != nil {
-		return nil, err
-	}
-	f, err := openTIFF(r, size, c.limit)
-	if err != nil {
-		return nil, err
-	}
-	main, err := f.readIFD(f.first)
+	c, f, main, err := openFirst(r, size, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -119,6 +111,24 @@ func Decode(r io.ReaderAt, size int64, opts ...DecodeOption) (*Raster, error) {
 	}
 	out.Georef = g
 	return out, nil
+}
+
+// openFirst applies the options, opens the file and reads its first IFD:
+// the start that Decode and DecodeInfo share.
+func openFirst(r io.ReaderAt, size int64, opts []DecodeOption) (decodeConfig, *tiffFile, *ifd, error) {
+	c, err := newDecodeConfig(opts)
+	if err != nil {
+		return decodeConfig{}, nil, nil, err
+	}
+	f, err := openTIFF(r, size, c.limit)
+	if err != nil {
+		return decodeConfig{}, nil, nil, err
+	}
+	main, err := f.readIFD(f.first)
+	if err != nil {
+		return decodeConfig{}, nil, nil, err
+	}
+	return c, f, main, nil
 }
 
 // ReadFile decodes the GeoTIFF at path.

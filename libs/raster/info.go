@@ -34,15 +34,7 @@ type OverviewSize struct{ Width, Height int }
 // any size; ReadLimit only caps the bytes of one tag, the other options are
 // ignored.
 func DecodeInfo(r io.ReaderAt, size int64, opts ...DecodeOption) (*Info, error) {
-	c, err := newDecodeConfig(opts)
-	if err != nil {
-		return nil, err
-	}
-	f, err := openTIFF(r, size, c.limit)
-	if err != nil {
-		return nil, err
-	}
-	main, err := f.readIFD(f.first)
+	_, f, main, err := openFirst(r, size, opts)
 	if err != nil {
 		return nil, err
 	}
