@@ -5,6 +5,7 @@ package embedded
 import (
 	"errors"
 	"fmt"
+	"net/url"
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
@@ -28,6 +29,22 @@ type Config struct {
 	Name string
 	// Log turns on the server's own logging to stderr.
 	Log bool
+	// Cluster joins the server to a JetStream cluster; the zero value runs
+	// a single server.
+	Cluster Cluster
+}
+
+// Cluster configures the routes of a clustered server.
+type Cluster struct {
+	// Name of the cluster; every server of one cluster shares it. Empty
+	// means a single server.
+	Name string
+	// Port routes listen on (on Config.Host); -1 picks a free one.
+	Port int
+	// Routes are the nats-route://host:port URLs of the cluster's servers.
+	// Listing every server, this one included, lets JetStream know the
+	// expected size of its meta group from the start.
+	Routes []string
 }
 
 // Server is a running embedded server.
@@ -61,6 +78,14 @@ func Start(cfg Config) (*Server, error) {
 		NoSigs:     true,
 		NoLog:      !cfg.Log,
 	}
+	if cfg.Cluster.Name != "" {
+		routes, err := routeURLs(cfg.Cluster.Routes)
+		if err != nil {
+			return nil, err
+		}
+		opts.Cluster = server.ClusterOpts{Name: cfg.Cluster.Name, Host: cfg.Host, Port: cfg.Cluster.Port}
+		opts.Routes = routes
+	}
 	// The server warns above 8 MiB; pending must exceed the payload.
 	opts.MaxPending = int64(cfg.MaxPayload) * 8
 	s, err := server.NewServer(opts)
@@ -76,6 +101,18 @@ func Start(cfg Config) (*Server, error) {
 		return nil, errors.New("nats server not ready after 10s")
 	}
 	return &Server{s}, nil
+}
+
+func routeURLs(routes []string) ([]*url.URL, error) {
+	out := make([]*url.URL, 0, len(routes))
+	for _, r := range routes {
+		u, err := url.Parse(r)
+		if err != nil {
+			return nil, fmt.Errorf("route %q: %w", r, err)
+		}
+		out = append(out, u)
+	}
+	return out, nil
 }
 
 // Connect opens a client connection named name. In-process connections
