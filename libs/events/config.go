@@ -12,7 +12,7 @@ import (
 
 // LoadTopology reads the shared topology settings over DefaultTopology:
 // GEO_REPLICAS, GEO_STORAGE (file|memory), GEO_POOLS (comma list),
-// GEO_TASK_ACK_WAIT, GEO_TASK_MAX_DELIVER, GEO_WORKER_TTL, GEO_MAX_JOB_BYTES.
+// GEO_TASK_ACK_WAIT, GEO_TASK_MAX_DELIVER, GEO_WORKER_TTL, GEO_CACHE_NODE_TTL, GEO_MAX_JOB_BYTES.
 // Every service reads the same variables so they provision alike.
 func LoadTopology(getenv func(string) string) (Topology, error) {
 	t := DefaultTopology()
@@ -45,6 +45,7 @@ func LoadTopology(getenv func(string) string) (Topology, error) {
 	}
 	dur("GEO_TASK_ACK_WAIT", &t.TaskAckWait)
 	dur("GEO_WORKER_TTL", &t.WorkerTTL)
+	dur("GEO_CACHE_NODE_TTL", &t.CacheNodeTTL)
 	if v := getenv("GEO_TASK_MAX_DELIVER"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil {

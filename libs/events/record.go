@@ -68,15 +68,20 @@ func (c TaskCounts) Done() int { return c.Succeeded + c.Failed + c.Skipped + c.C
 
 // TaskRecord is a task's state in geo_tasks under TaskKey(tenant, job, task).
 type TaskRecord struct {
-	V         int             `json:"v"`
-	Spec      TaskSpec        `json:"spec"`
-	State     TaskState       `json:"state"`
-	Attempt   int             `json:"attempt"`
-	WorkerID  string          `json:"worker_id,omitempty"`
-	Result    json.RawMessage `json:"result,omitempty"`
-	Errors    []AttemptError  `json:"errors,omitempty"`
-	RetryAt   *time.Time      `json:"retry_at,omitempty"`
-	UpdatedAt time.Time       `json:"updated_at"`
+	V        int             `json:"v"`
+	Spec     TaskSpec        `json:"spec"`
+	State    TaskState       `json:"state"`
+	Attempt  int             `json:"attempt"`
+	WorkerID string          `json:"worker_id,omitempty"`
+	Result   json.RawMessage `json:"result,omitempty"`
+	Errors   []AttemptError  `json:"errors,omitempty"`
+	RetryAt  *time.Time      `json:"retry_at,omitempty"`
+	// DirectedTo and LocalUntil: the current attempt was offered to one
+	// worker for data locality; the shared copy follows at LocalUntil
+	// unless the attempt started.
+	DirectedTo string     `json:"directed_to,omitempty"`
+	LocalUntil *time.Time `json:"local_until,omitempty"`
+	UpdatedAt  time.Time  `json:"updated_at"`
 }
 
 // AttemptError is the error of one failed attempt.
@@ -90,18 +95,39 @@ type AttemptError struct {
 // WorkerInfo is a worker's registration in geo_workers under its id,
 // refreshed every heartbeat; the bucket's TTL removes a silent worker.
 type WorkerInfo struct {
-	V           int               `json:"v"`
-	ID          string            `json:"id"`
-	Pool        string            `json:"pool"`
-	Host        string            `json:"host,omitempty"`
-	Ops         []string          `json:"ops"`
-	Capacity    int               `json:"capacity"`
-	OpLimits    map[string]int    `json:"op_limits,omitempty"`
-	Labels      map[string]string `json:"labels,omitempty"`
-	Running     int               `json:"running"`
-	Completed   uint64            `json:"completed"`
-	Failed      uint64            `json:"failed"`
-	State       WorkerState       `json:"state"`
+	V        int               `json:"v"`
+	ID       string            `json:"id"`
+	Pool     string            `json:"pool"`
+	Host     string            `json:"host,omitempty"`
+	Ops      []string          `json:"ops"`
+	Capacity int               `json:"capacity"`
+	OpLimits map[string]int    `json:"op_limits,omitempty"`
+	Labels   map[string]string `json:"labels,omitempty"`
+	// Zone is the worker's "zone" label, for placement.
+	Zone      string      `json:"zone,omitempty"`
+	Running   int         `json:"running"`
+	Completed uint64      `json:"completed"`
+	Failed    uint64      `json:"failed"`
+	State     WorkerState `json:"state"`
+	// Tiles counts the worker's tile reads since it started.
+	Tiles *WorkerTileStats `json:"tiles,omitempty"`
+	// Breakers are the states of the worker's circuit breakers by op:
+	// "closed" (runs the op), "open" (refuses its tasks) or "half_open"
+	// (runs a few probes); absent when the breakers are off.
+	Breakers    map[string]string `json:"breakers,omitempty"`
 	StartedAt   time.Time         `json:"started_at"`
 	HeartbeatAt time.Time         `json:"heartbeat_at"`
+}
+
+// WorkerTileStats are a worker's tile reads: from its near-cache, from
+// cache nodes, from the object store, and the bytes that crossed the
+// network for them (the figure data locality lowers).
+type WorkerTileStats struct {
+	NearHits    uint64 `json:"near_hits"`
+	RemoteHits  uint64 `json:"remote_hits"`
+	Misses      uint64 `json:"misses"`
+	RemoteBytes uint64 `json:"remote_bytes"`
+	StoreBytes  uint64 `json:"store_bytes"`
+	NearBytes   int64  `json:"near_bytes"`
+	NearEntries int    `json:"near_entries"`
 }

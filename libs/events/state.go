@@ -67,7 +67,19 @@ const (
 	// TaskDeadLettered is the event published when a task's last attempt
 	// failed and it went to the DLQ; its stored state is failed.
 	TaskDeadLettered TaskState = "deadlettered"
+	// TaskBackup is the event published when a straggling attempt gets a
+	// backup copy on another worker (speculative execution); worker_id
+	// names the backup's worker. The stored state stays running.
+	TaskBackup TaskState = "backup"
+	// TaskSuperseded is the event published when one copy of an attempt
+	// finished first: worker_id names the worker whose copy lost, which
+	// stops it.
+	TaskSuperseded TaskState = "superseded"
 )
+
+// SupersededTaskEvents matches the superseded events of every tenant:
+// workers listen to stop the copies that lost.
+const SupersededTaskEvents = Root + ".events.*.task.*." + string(TaskSuperseded)
 
 // Terminal reports whether a task in state s will not run again.
 func (s TaskState) Terminal() bool {
@@ -95,4 +107,7 @@ const (
 	WorkerRegistered WorkerState = "registered"
 	WorkerDraining   WorkerState = "draining"
 	WorkerStopped    WorkerState = "stopped"
+	// WorkerLost is published by the scheduler when a worker's registration
+	// expired (it missed its heartbeats for the worker TTL).
+	WorkerLost WorkerState = "lost"
 )

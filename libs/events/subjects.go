@@ -1,6 +1,7 @@
 package events
 
 import (
+	"encoding/base64"
 	"strconv"
 	"strings"
 )
@@ -32,7 +33,28 @@ const (
 	BucketWorkers = "geo_workers"
 	BucketLeases  = "geo_leases"
 	ObjectTiles   = "geo_tiles"
+	// BucketCache holds one key per cached tile object (CacheKey): its
+	// value's revision is the tile's version. Every tile write bumps it;
+	// cache nodes and worker near-caches watch it to drop stale copies.
+	BucketCache = "geo_cache"
+	// BucketCacheNodes holds the live cache nodes, removed after the TTL.
+	BucketCacheNodes = "geo_cache_nodes"
+	// BucketCheckpoints holds the progress a long task saved, by TaskKey,
+	// so that a redelivered or retried task resumes from it.
+	BucketCheckpoints = "geo_checkpoints"
 )
+
+// Lease keys in geo_leases.
+const (
+	// LeaseScheduler is held by the scheduler replica that does the
+	// release work.
+	LeaseScheduler = "scheduler"
+)
+
+// FencingTokenHeader carries the fencing token (the lease's revision) of
+// the leader that published a message: a consumer that remembers the
+// highest token it saw can spot a deposed leader's late message.
+const FencingTokenHeader = "Geo-Fencing-Token"
 
 // Durable consumer names.
 const (
@@ -108,7 +130,27 @@ func WorkerEventSubject(workerID string, s WorkerState) string {
 }
 
 // EventsStreamSubjects are the subjects the EVENTS stream captures.
-var EventsStreamSubjects = []string{Root + ".events.>", Root + ".workers.>"}
+var EventsStreamSubjects = []string{Root + ".events.>", Root + ".workers.>", CacheStatsFilter, ReplicatorEventsFilter}
+
+// CacheGetSubject is where cache node serves reads: geo.cache.<node>.get.
+func CacheGetSubject(node string) string { return Root + ".cache." + node + ".get" }
+
+// CachePutSubject is where cache node accepts writes: geo.cache.<node>.put.
+func CachePutSubject(node string) string { return Root + ".cache." + node + ".put" }
+
+// CacheStatsSubject is where a cache node (or a worker's near-cache)
+// publishes its statistics: geo.cache.<node>.stats, kept in EVENTS.
+func CacheStatsSubject(node string) string { return Root + ".cache." + node + ".stats" }
+
+// CacheStatsFilter matches the statistics of every cache node.
+const CacheStatsFilter = Root + ".cache.*.stats"
+
+// ReplicatorEventSubject is where the replicator reports what it found and
+// did: geo.replicator.<kind> (e.g. peer_lost, moved, scrubbed, repaired).
+func ReplicatorEventSubject(kind string) string { return Root + ".replicator." + kind }
+
+// ReplicatorEventsFilter matches every replicator event.
+const ReplicatorEventsFilter = Root + ".replicator.>"
 
 // DLQSubject: geo.dlq.<tenant>.<prio>. The tenant sits at a fixed token, as
 // on every subject that carries a tenant's data.
@@ -213,3 +255,14 @@ func JobEventMsgID(tenant, jobID string, s JobState, seq uint64) string {
 // scheduler writes records with pipelined asynchronous publishes to it,
 // which is exactly what a KV put does, one round trip at a time.
 func KVSubject(bucket, key string) string { return "$KV." + bucket + "." + key }
+
+// CacheKey is a tile object's key in geo_cache. Object names may hold
+// characters a KV key may not, so the key is the name in unpadded
+// base64url (which uses only letters, digits, '-' and '_').
+func CacheKey(object string) string { return base64.RawURLEncoding.EncodeToString([]byte(object)) }
+
+// ObjectFromCacheKey is the inverse of CacheKey.
+func ObjectFromCacheKey(key string) (string, bool) {
+	b, err := base64.RawURLEncoding.DecodeString(key)
+	return string(b), err == nil
+}

@@ -23,6 +23,11 @@ type TaskMessage struct {
 	MaxAttempts int             `json:"max_attempts"`
 	TimeoutMS   int64           `json:"timeout_ms,omitempty"`
 	ReleasedAt  time.Time       `json:"released_at"`
+	// DirectedTo is set on the copy of an attempt offered to one worker
+	// for data locality; LocalUntil is when the offer lapses and the shared
+	// copy is released. A worker takes a directed copy only before then.
+	DirectedTo string     `json:"directed_to,omitempty"`
+	LocalUntil *time.Time `json:"local_until,omitempty"`
 }
 
 // Validate checks the fields a worker relies on.

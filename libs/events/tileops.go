@@ -113,12 +113,17 @@ type TileCutParams struct {
 }
 
 // TileTerrainParams: hillshade or slope of one tile. Input holds the tile's
-// Read window; Output receives the Core window's result.
+// Read window; Output receives the Core window's result. With InputPath
+// instead of Input, the tile reads its Read window straight from that
+// GeoTIFF on a file system every worker mounts (only under the workers'
+// data directories): no cut task, and only the chunks the window touches
+// are decoded.
 type TileTerrainParams struct {
-	Input  string  `json:"input"`
-	Output string  `json:"output"`
-	Tile   TileRef `json:"tile"`
-	Band   int     `json:"band,omitempty"` // 0-based
+	Input     string  `json:"input,omitempty"`
+	InputPath string  `json:"input_path,omitempty"`
+	Output    string  `json:"output"`
+	Tile      TileRef `json:"tile"`
+	Band      int     `json:"band,omitempty"` // 0-based
 	// ZFactor, Scale, Azimuth, Altitude as gdaldem (defaults 1, 1, 315, 45).
 	ZFactor  float64  `json:"z_factor,omitempty"`
 	Scale    float64  `json:"scale,omitempty"`
@@ -129,11 +134,27 @@ type TileTerrainParams struct {
 }
 
 // TileBandMathParams: an expression over the bands of Inputs (b1, b2, …
-// numbered across the inputs in order), tile by tile.
+// numbered across the inputs in order), tile by tile. With InputPaths and
+// Window instead of Inputs, the tile reads Window of each file (as
+// TileTerrainParams.InputPath).
 type TileBandMathParams struct {
-	Inputs []string `json:"inputs"`
-	Output string   `json:"output"`
-	Expr   string   `json:"expr"`
+	Inputs     []string     `json:"inputs,omitempty"`
+	InputPaths []string     `json:"input_paths,omitempty"`
+	Window     *PixelWindow `json:"window,omitempty"`
+	Output     string       `json:"output"`
+	Expr       string       `json:"expr"`
+}
+
+// MaxPathLen bounds a file path in task params.
+const MaxPathLen = 4096
+
+func checkPaths(field string, paths ...string) error {
+	for i, p := range paths {
+		if p == "" || len(p) > MaxPathLen || p[0] != '/' {
+			return invalid(fmt.Sprintf("%s[%d]", field, i), "must be an absolute path of at most %d bytes", MaxPathLen)
+		}
+	}
+	return nil
 }
 
 // TileAssembleParams: paste the result tiles of Grid (each covering its
@@ -175,11 +196,25 @@ func tileOps() OpCatalog {
 			if err := DecodeParams(raw, &p); err != nil {
 				return err
 			}
-			if len(p.Inputs) == 0 {
+			switch {
+			case len(p.Inputs) > 0 && len(p.InputPaths) > 0:
+				return invalid("inputs", "give inputs or input_paths, not both")
+			case len(p.InputPaths) > 0:
+				if err := checkPaths("input_paths", p.InputPaths...); err != nil {
+					return err
+				}
+				if p.Window == nil {
+					return invalid("window", "is required with input_paths")
+				}
+				if err := p.Window.check("window"); err != nil {
+					return err
+				}
+			case len(p.Inputs) == 0:
 				return invalid("inputs", "at least one input")
-			}
-			if err := objects("inputs", p.Inputs...); err != nil {
-				return err
+			default:
+				if err := objects("inputs", p.Inputs...); err != nil {
+					return err
+				}
 			}
 			if p.Expr == "" {
 				return invalid("expr", "is required")
@@ -236,8 +271,18 @@ func terrainCheck(raw json.RawMessage) error {
 	if err := DecodeParams(raw, &p); err != nil {
 		return err
 	}
-	if p.Input == "" || p.Output == "" {
-		return invalid("input", "input and output objects are required")
+	switch {
+	case p.Input != "" && p.InputPath != "":
+		return invalid("input", "give input or input_path, not both")
+	case p.InputPath != "":
+		if err := checkPaths("input_path", p.InputPath); err != nil {
+			return err
+		}
+	case p.Input == "":
+		return invalid("input", "an input object or input_path is required")
+	}
+	if p.Output == "" || len(p.Output) > 1024 {
+		return invalid("output", "object names are 1 to 1024 bytes")
 	}
 	if p.Band < 0 {
 		return invalid("band", "must not be negative")

@@ -41,6 +41,9 @@ type Topology struct {
 	// WorkerTTL removes a worker's registration this long after its last
 	// heartbeat (15s).
 	WorkerTTL time.Duration
+	// CacheNodeTTL removes a cache node's registration this long after its
+	// last heartbeat (10s).
+	CacheNodeTTL time.Duration
 	// MaxJobBytes is the largest job submission JOBS accepts (8 MiB); the
 	// server's max_payload must be at least as large.
 	MaxJobBytes int32
@@ -58,6 +61,7 @@ func DefaultTopology() Topology {
 		EventsMaxAge:      7 * 24 * time.Hour,
 		DuplicateWindow:   2 * time.Minute,
 		WorkerTTL:         15 * time.Second,
+		CacheNodeTTL:      10 * time.Second,
 		MaxJobBytes:       8 << 20,
 	}
 }
@@ -87,6 +91,9 @@ func (t Topology) Validate() error {
 	}
 	if t.WorkerTTL < time.Second {
 		errs = append(errs, fmt.Errorf("worker_ttl: at least 1s, got %s", t.WorkerTTL))
+	}
+	if t.CacheNodeTTL < time.Second {
+		errs = append(errs, fmt.Errorf("cache_node_ttl: at least 1s, got %s", t.CacheNodeTTL))
 	}
 	if t.MaxJobBytes < 1024 {
 		errs = append(errs, fmt.Errorf("max_job_bytes: at least 1024, got %d", t.MaxJobBytes))
@@ -152,7 +159,9 @@ func EnsureTopology(ctx context.Context, js jetstream.JetStream, t Topology) err
 	}
 	for _, c := range consumers {
 		c.cfg.AckPolicy = jetstream.AckExplicitPolicy
-		c.cfg.AckWait = 30 * time.Second
+		// The scheduler acks within a flush (milliseconds); a short ack
+		// wait hands a dead leader's unacked inputs to its successor soon.
+		c.cfg.AckWait = SchedulerAckWait
 		c.cfg.Replicas = t.Replicas
 		if _, err := js.CreateOrUpdateConsumer(ctx, c.stream, c.cfg); err != nil {
 			return fmt.Errorf("ensure consumer %s on %s: %w", c.cfg.Durable, c.stream, err)
@@ -165,6 +174,9 @@ func EnsureTopology(ctx context.Context, js jetstream.JetStream, t Topology) err
 		// (a delete marker), not only gone.
 		{Bucket: BucketWorkers, Description: "live workers, removed after the TTL", History: 1, TTL: t.WorkerTTL, LimitMarkerTTL: t.WorkerTTL},
 		{Bucket: BucketLeases, Description: "leases of single actors", History: 1, LimitMarkerTTL: time.Minute},
+		{Bucket: BucketCache, Description: "tile versions by CacheKey(object); the revision is the version", History: 1},
+		{Bucket: BucketCheckpoints, Description: "progress saved by long tasks, by <tenant>.<job>.<task>", History: 1, TTL: 7 * 24 * time.Hour},
+		{Bucket: BucketCacheNodes, Description: "live cache nodes, removed after the TTL", History: 1, TTL: t.CacheNodeTTL, LimitMarkerTTL: t.CacheNodeTTL},
 	}
 	for _, cfg := range buckets {
 		cfg.Storage = t.Storage
@@ -181,6 +193,9 @@ func EnsureTopology(ctx context.Context, js jetstream.JetStream, t Topology) err
 	}
 	return nil
 }
+
+// SchedulerAckWait is the ack wait of the scheduler's consumers.
+const SchedulerAckWait = 5 * time.Second
 
 // EnsurePool creates or updates the durable pull consumer of pool on every
 // task stream. Workers of a new pool call it at start.
