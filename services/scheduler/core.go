@@ -26,12 +26,17 @@ type core struct {
 	// stored reports whether a job key exists in geo_jobs (a finished job
 	// that left memory); a resubmission of it is a duplicate.
 	stored func(key string) (bool, error)
+	// loc is where tile data is, for data locality.
+	loc *locality
+	// runTimes are the recent run times of each op's successes.
+	runTimes map[string]*runTimes
 }
 
 func newCore(cfg Config, log zerolog.Logger, stored func(string) (bool, error)) *core {
 	return &core{
 		cfg: cfg, log: log, jobs: map[string]*job{}, out: newOutbox(),
 		now: func() time.Time { return time.Now().UTC() }, rnd: jitterSource(), stored: stored,
+		loc: newLocality(), runTimes: map[string]*runTimes{},
 	}
 }
 
@@ -134,21 +139,50 @@ func (c *core) accept(spec events.JobSpec, hdr nats.Header, now time.Time) {
 	}
 }
 
-// release publishes the next attempt of t to its priority stream.
+// release publishes the next attempt of t: offered to the worker holding
+// most of its inputs first when data locality is on (locality.go), to the
+// pool's shared subject otherwise.
 func (c *core) release(t *task, now time.Time) {
 	t.rec.Attempt++
 	t.rec.RetryAt = nil
 	t.rec.WorkerID = ""
+	t.startedAt, t.backup, t.copies = time.Time{}, "", 0
+	c.endOffer(t)
 	c.setTask(t, events.TaskQueued, now)
 	s := t.rec.Spec
-	m := events.TaskMessage{
+	if c.cfg.LocalityWait > 0 && len(s.Inputs) > 0 {
+		if w := c.loc.best(s.Pool, s.Inputs); w != "" {
+			c.offer(t, c.taskMessage(t, now), w, now)
+			return
+		}
+	}
+	c.publishRelease(t)
+}
+
+// taskMessage is the message of t's current attempt.
+func (c *core) taskMessage(t *task, now time.Time) events.TaskMessage {
+	s := t.rec.Spec
+	return events.TaskMessage{
 		V: events.Version, Tenant: t.job.rec.Tenant, JobID: t.job.rec.ID, TaskID: s.ID,
 		Op: s.Op, Params: s.Params, Inputs: s.Inputs, Priority: s.Priority, Pool: s.Pool,
 		Resources: s.Resources, Attempt: t.rec.Attempt, MaxAttempts: s.MaxAttempts,
 		TimeoutMS: s.TimeoutMS, ReleasedAt: now,
 	}
+}
+
+// publishRelease publishes t's current attempt on the pool's shared subject.
+func (c *core) publishRelease(t *task) {
+	m := c.taskMessage(t, c.now())
+	s := t.rec.Spec
 	c.queueJSON(events.TaskSubject(s.Priority, s.Pool), events.ReleaseMsgID(m.Tenant, m.JobID, m.TaskID, m.Attempt), m, t.job.rec.TraceParent)
 	c.out.signals[s.Pool] = struct{}{}
+}
+
+// knows reports whether a job is in memory (live, or finished in this
+// batch).
+func (c *core) knows(tenant, jobID string) bool {
+	_, ok := c.jobs[events.JobKey(tenant, jobID)]
+	return ok
 }
 
 // lookup finds the live task an event or timer is about.
@@ -167,10 +201,22 @@ func (c *core) taskEvent(ev events.TaskEvent) {
 		return // finished job or task: a duplicate or a late attempt
 	}
 	now := c.now()
+	if t.rec.State == events.TaskPending && ev.Attempt >= 1 {
+		// A previous leader released this attempt and died before its
+		// records were stored; the inputs that led to the release come
+		// back later than the task's own events may. Adopt the attempt
+		// rather than drop its outcome: it would never come again.
+		t.rec.Attempt = ev.Attempt
+		c.setTask(t, events.TaskQueued, now)
+	}
 	switch ev.State {
 	case events.TaskStarted:
 		if ev.Attempt == t.rec.Attempt && t.rec.State == events.TaskQueued {
+			if ev.WorkerID != t.rec.DirectedTo {
+				c.endOffer(t) // the shared copy started elsewhere
+			}
 			t.rec.WorkerID = ev.WorkerID
+			t.startedAt = now
 			c.setTask(t, events.TaskRunning, now)
 		}
 	case events.TaskSucceeded:
@@ -187,10 +233,20 @@ func (c *core) taskEvent(ev events.TaskEvent) {
 }
 
 // succeeded: the first completion of a released task wins, whichever
-// attempt it is. A completion of a task never released is ignored.
+// attempt it is.
 func (c *core) succeeded(t *task, ev events.TaskEvent, now time.Time) {
 	if t.rec.Attempt == 0 {
 		return
+	}
+	c.endOffer(t)
+	c.supersede(t, ev.WorkerID, now)
+	if ev.DurationMS > 0 && ev.Attempt == t.rec.Attempt {
+		r := c.runTimes[t.rec.Spec.Op]
+		if r == nil {
+			r = &runTimes{}
+			c.runTimes[t.rec.Spec.Op] = r
+		}
+		r.add(ev.DurationMS)
 	}
 	t.rec.Result = ev.Result
 	t.rec.WorkerID = ev.WorkerID
@@ -213,6 +269,10 @@ func (c *core) failed(t *task, ev events.TaskEvent, now time.Time) {
 	if ev.Attempt != t.rec.Attempt || (t.rec.State != events.TaskQueued && t.rec.State != events.TaskRunning) {
 		return // a stale attempt, or one already counted
 	}
+	if c.copyFailed(t, ev, now) {
+		return
+	}
+	c.endOffer(t)
 	t.rec.Errors = append(t.rec.Errors, events.AttemptError{Attempt: ev.Attempt, WorkerID: ev.WorkerID, Error: ev.Error, At: now})
 	if ev.Permanent || t.rec.Attempt >= t.rec.Spec.MaxAttempts {
 		c.deadLetter(t, now)
@@ -227,6 +287,10 @@ func (c *core) failed(t *task, ev events.TaskEvent, now time.Time) {
 
 // retryDue releases the next attempt of a task whose backoff elapsed.
 func (c *core) retryDue(r retryTimer) {
+	if r.local {
+		c.localDue(r)
+		return
+	}
 	t := c.lookup(r.tenant, r.jobID, r.taskID)
 	if t == nil || t.rec.State != events.TaskRetrying || t.rec.Attempt != r.attempt {
 		return

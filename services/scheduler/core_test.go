@@ -71,8 +71,6 @@ func TestCoreReleasesOnlyReadyTasksAndAdvancesTheDAG(t *testing.T) {
 	assert.Equal(t, "b", rel[0].TaskID)
 	assert.Len(t, out.tasks, 2, "a written once although it changed twice")
 
-	c.taskEvent(ev("c", events.TaskSucceeded, 1)) // not released yet: ignored
-	assert.True(t, c.endBatch().empty())
 	c.taskEvent(ev("b", events.TaskSucceeded, 1))
 	assert.Equal(t, "c", released(c.endBatch())[0].TaskID)
 	c.taskEvent(ev("c", events.TaskSucceeded, 1))
@@ -134,4 +132,22 @@ func TestCoreRejectsWithTheFieldAndAcceptsNothing(t *testing.T) {
 	assert.Equal(t, "tasks[0].op", je.Field)
 	assert.Empty(t, c.jobs)
 	assert.Empty(t, out.tasks)
+}
+
+// TestEventsOfATaskReleasedByALostLeaderAreAdopted: a leader released b and
+// died before storing b's record; its successor sees b pending, and b's
+// completion arrives before the redelivered completion of a that released
+// it. The completion counts: it would not come again.
+func TestEventsOfATaskReleasedByALostLeaderAreAdopted(t *testing.T) {
+	c := newTestCore(t)
+	submitJSON(t, c, `{"id":"j","tasks":[{"id":"a","op":"noop"},{"id":"b","op":"noop","deps":["a"]}]}`)
+	c.taskEvent(ev("b", events.TaskStarted, 1))
+	c.taskEvent(ev("b", events.TaskSucceeded, 1))
+	c.endBatch()
+	j := c.jobs[events.JobKey("default", "j")]
+	assert.Equal(t, events.TaskSucceeded, j.tasks["b"].rec.State)
+	c.taskEvent(ev("a", events.TaskSucceeded, 1))
+	out := c.endBatch()
+	assert.Empty(t, released(out), "b is not released again")
+	assert.Contains(t, subjects(out), "geo.events.default.job.j.succeeded")
 }

@@ -20,6 +20,11 @@ const (
 	itemSubmit itemKind = iota
 	itemCancel
 	itemTaskEvent
+	// itemHoldings is a worker's holdings announcement (core NATS: msg is
+	// nil, data holds it).
+	itemHoldings
+	// itemWorker is a registration in geo_workers (info) or its removal.
+	itemWorker
 )
 
 // item is one input of the loop. msg is acked once the batch that applied
@@ -27,6 +32,14 @@ const (
 type item struct {
 	kind itemKind
 	msg  jetstream.Msg
+	// data of a holdings announcement.
+	data []byte
+	// worker and info of a registration change; info nil means removed,
+	// and expired that the registration lapsed (missed heartbeats) rather
+	// than being deleted by a worker that stopped.
+	worker  string
+	info    *events.WorkerInfo
+	expired bool
 }
 
 // loop owns the core and does its I/O.
@@ -38,11 +51,49 @@ type loop struct {
 	in   chan item
 	// retries is a min-heap of retry releases by due time.
 	retries retryHeap
+	// holds receives the workers' holdings announcements (nil without
+	// data locality); see subscribeHoldings.
+	holds chan *nats.Msg
+	// fence is the fencing token of this leadership, carried on every
+	// message the loop publishes (events.FencingTokenHeader); "" for none.
+	fence string
+}
+
+// handBack naks every input waiting in l.in.
+func (l *loop) handBack() {
+	for {
+		select {
+		case it := <-l.in:
+			if it.msg != nil {
+				_ = it.msg.Nak()
+			}
+		default:
+			return
+		}
+	}
+}
+
+// applyHoldings applies every announcement waiting in l.holds.
+func (l *loop) applyHoldings() {
+	for {
+		select {
+		case m := <-l.holds:
+			l.apply(item{kind: itemHoldings, data: m.Data})
+		default:
+			return
+		}
+	}
 }
 
 func (l *loop) run(ctx context.Context) error {
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
+	var speculate <-chan time.Time
+	if !l.core.cfg.Speculation.Off {
+		t := time.NewTicker(l.core.cfg.Speculation.CheckEvery)
+		defer t.Stop()
+		speculate = t.C
+	}
 	batch := make([]item, 0, l.core.cfg.MaxBatch)
 	for {
 		l.armTimer(timer)
@@ -51,6 +102,10 @@ func (l *loop) run(ctx context.Context) error {
 			return nil
 		case it := <-l.in:
 			batch = append(batch, it)
+		case m := <-l.holds:
+			l.apply(item{kind: itemHoldings, data: m.Data})
+		case <-speculate:
+			l.core.speculate()
 		case <-timer.C:
 		}
 	drain:
@@ -62,6 +117,8 @@ func (l *loop) run(ctx context.Context) error {
 				break drain
 			}
 		}
+		// Announcements read before the batch's inputs go first.
+		l.applyHoldings()
 		var acks []jetstream.Msg
 		for _, it := range batch {
 			if l.apply(it) {
@@ -86,6 +143,9 @@ func (l *loop) run(ctx context.Context) error {
 		}
 		for pool := range out.signals {
 			_ = l.nc.Publish(events.TaskSignalSubject(pool), nil)
+		}
+		for d := range out.directed {
+			_ = l.nc.Publish(events.DirectedSignalSubject(d.pool, d.worker), nil)
 		}
 		l.core.forget(out.done)
 	}
@@ -114,6 +174,19 @@ func (l *loop) apply(it item) bool {
 			return true
 		}
 		l.core.cancel(tenant, req)
+	case itemHoldings:
+		h, err := events.DecodeHoldings(it.data)
+		if err != nil {
+			l.log.Warn().Err(err).Msg("holdings announcement ignored")
+			return true
+		}
+		l.core.loc.holdings(h)
+	case itemWorker:
+		if it.info == nil {
+			l.core.workerLost(it.worker, it.expired)
+		} else {
+			l.core.loc.worker(it.worker, it.info)
+		}
 	case itemTaskEvent:
 		ev, err := events.DecodeTaskEvent(it.msg.Data())
 		if err == nil {
@@ -128,8 +201,35 @@ func (l *loop) apply(it item) bool {
 			_ = it.msg.TermWithReason(err.Error())
 			return false
 		}
+		if !l.core.knows(ev.Tenant, ev.JobID) && l.unknownJobEvent(it.msg, ev) {
+			return false
+		}
 		l.core.taskEvent(ev)
 	}
+	return true
+}
+
+// unknownJobEventRetries bounds how often an event of a job that neither
+// memory nor geo_jobs knows is put back (about 30 s): after that it is
+// dropped as garbage.
+const unknownJobEventRetries = 60
+
+// unknownJobEvent handles an event of a job not in memory. A finished job
+// (its record is stored) takes it as a late duplicate. Otherwise the job
+// may not be accepted yet: its submission can come back later than the
+// events of the tasks a previous leader released for it (a leader that
+// stopped between its flush and its acks), so the event is put back to wait
+// for it. It returns true when the event was put back.
+func (l *loop) unknownJobEvent(msg jetstream.Msg, ev events.TaskEvent) bool {
+	exists, err := l.core.stored(events.JobKey(ev.Tenant, ev.JobID))
+	if err == nil && exists {
+		return false
+	}
+	if md, merr := msg.Metadata(); merr == nil && md.NumDelivered > unknownJobEventRetries {
+		l.log.Warn().Str("job_id", ev.JobID).Str("task_id", ev.TaskID).Msg("event of an unknown job dropped")
+		return false
+	}
+	_ = msg.NakWithDelay(500 * time.Millisecond)
 	return true
 }
 
@@ -192,6 +292,12 @@ func (l *loop) publishAll(ctx context.Context, msgs []outMsg) error {
 		var lastErr error
 		for i, m := range msgs {
 			nm := &nats.Msg{Subject: m.subject, Data: m.data, Header: m.header}
+			if l.fence != "" {
+				if nm.Header == nil {
+					nm.Header = nats.Header{}
+				}
+				nm.Header.Set(events.FencingTokenHeader, l.fence)
+			}
 			var opts []jetstream.PublishOpt
 			if m.msgID != "" {
 				opts = append(opts, jetstream.WithMsgID(m.msgID))

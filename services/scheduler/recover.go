@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -20,27 +21,14 @@ import (
 // release may not have been flushed; the stream drops a duplicate by its
 // message id); retrying tasks get their timers back.
 func recoverJobs(ctx context.Context, jobsKV, tasksKV jetstream.KeyValue, c *core) ([]retryTimer, error) {
-	lister, err := jobsKV.ListKeys(ctx)
+	jobs, err := latest(ctx, jobsKV, ">")
 	if err != nil {
-		if errors.Is(err, jetstream.ErrNoKeysFound) {
-			return nil, nil
-		}
 		return nil, fmt.Errorf("list jobs: %w", err)
-	}
-	var keys []string
-	for k := range lister.Keys() {
-		keys = append(keys, k)
 	}
 	var timers []retryTimer
 	now := c.now()
-	for _, k := range keys {
-		e, err := jobsKV.Get(ctx, k)
-		if err != nil {
-			if errors.Is(err, jetstream.ErrKeyNotFound) {
-				continue
-			}
-			return nil, fmt.Errorf("get job %s: %w", k, err)
-		}
+	for _, k := range sortedKeys(jobs) {
+		e := jobs[k]
 		var rec events.JobRecord
 		if err := json.Unmarshal(e.Value(), &rec); err != nil {
 			c.log.Error().Err(err).Str("key", k).Msg("unreadable job record skipped")
@@ -55,11 +43,18 @@ func recoverJobs(ctx context.Context, jobsKV, tasksKV jetstream.KeyValue, c *cor
 		}
 		c.jobs[events.JobKey(rec.Tenant, rec.ID)] = j
 		for _, t := range j.order {
+			if t.rec.State == events.TaskRunning {
+				t.startedAt = t.rec.UpdatedAt // about when it started
+			}
 			switch {
 			case t.rec.State == events.TaskPending && t.waiting == 0:
 				c.release(t, now)
 			case t.rec.State == events.TaskRetrying && t.rec.RetryAt != nil:
 				timers = append(timers, retryTimer{tenant: rec.Tenant, jobID: rec.ID, taskID: t.rec.Spec.ID, attempt: t.rec.Attempt, at: *t.rec.RetryAt})
+			case t.rec.State == events.TaskQueued && t.rec.DirectedTo != "" && t.rec.LocalUntil != nil:
+				// An offered attempt: its shared copy follows at the
+				// stored time (a copy already stored is dropped by its id).
+				timers = append(timers, retryTimer{tenant: rec.Tenant, jobID: rec.ID, taskID: t.rec.Spec.ID, attempt: t.rec.Attempt, at: *t.rec.LocalUntil, local: true})
 			}
 		}
 		c.settleDeadLetters(j, now)
@@ -101,24 +96,18 @@ func (c *core) settleDeadLetters(j *job, now time.Time) {
 func loadTasks(ctx context.Context, tasksKV jetstream.KeyValue, rec events.JobRecord) (*job, error) {
 	j := &job{rec: rec, tasks: map[string]*task{}}
 	prefix := events.JobKey(rec.Tenant, rec.ID) + "."
-	lister, err := tasksKV.ListKeysFiltered(ctx, events.TaskKeysOfJob(rec.Tenant, rec.ID))
-	if err != nil && !errors.Is(err, jetstream.ErrNoKeysFound) {
+	entries, err := latest(ctx, tasksKV, events.TaskKeysOfJob(rec.Tenant, rec.ID))
+	if err != nil {
 		return nil, fmt.Errorf("list tasks of %s: %w", rec.ID, err)
 	}
-	if lister != nil {
-		for k := range lister.Keys() {
-			e, err := tasksKV.Get(ctx, k)
-			if err != nil {
-				return nil, fmt.Errorf("get task %s: %w", k, err)
-			}
-			var tr events.TaskRecord
-			if err := json.Unmarshal(e.Value(), &tr); err != nil {
-				return nil, fmt.Errorf("decode task %s: %w", k, err)
-			}
-			t := &task{job: j, rec: tr}
-			j.tasks[strings.TrimPrefix(k, prefix)] = t
-			j.order = append(j.order, t)
+	for _, k := range sortedKeys(entries) {
+		var tr events.TaskRecord
+		if err := json.Unmarshal(entries[k].Value(), &tr); err != nil {
+			return nil, fmt.Errorf("decode task %s: %w", k, err)
 		}
+		t := &task{job: j, rec: tr}
+		j.tasks[strings.TrimPrefix(k, prefix)] = t
+		j.order = append(j.order, t)
 	}
 	// Counts are rebuilt from the task records, the finer truth.
 	j.rec.Counts = events.TaskCounts{}
@@ -137,4 +126,84 @@ func loadTasks(ctx context.Context, tasksKV jetstream.KeyValue, rec events.JobRe
 	}
 	j.retry = rec.Retry.WithDefaults()
 	return j, nil
+}
+
+// latest returns the current entry of every key of kv matching filter.
+// It reads them with one watch (an ordered consumer, which the server
+// places on the stream's leader) rather than a get per key: gets may be
+// answered by any replica (direct gets), and a replica that lags would hand
+// a new leader records older than what its predecessor acted on.
+func latest(ctx context.Context, kv jetstream.KeyValue, filter string) (map[string]jetstream.KeyValueEntry, error) {
+	w, err := kv.Watch(ctx, filter, jetstream.IgnoreDeletes())
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = w.Stop() }()
+	out := map[string]jetstream.KeyValueEntry{}
+	for {
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case e, ok := <-w.Updates():
+			if !ok {
+				return nil, errors.New("watch ended before its initial values")
+			}
+			if e == nil {
+				return out, nil // every current value is delivered
+			}
+			out[e.Key()] = e
+		}
+	}
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
+
+// waitCaughtUp returns once every online replica of each stream has applied
+// everything its leader holds (or after limit, with an error). A new
+// leader reads the records its predecessor wrote; reads may be answered by
+// any replica, and one that lags would hand it an older state than the one
+// its predecessor acted on. Nobody else writes these streams, so they
+// settle as soon as the old leader's last writes are replicated.
+func waitCaughtUp(ctx context.Context, js jetstream.JetStream, streams []string, limit time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, limit)
+	defer cancel()
+	for _, name := range streams {
+		for {
+			s, err := js.Stream(ctx, name)
+			if err == nil {
+				info := s.CachedInfo()
+				if caughtUp(info) {
+					break
+				}
+			}
+			select {
+			case <-ctx.Done():
+				return fmt.Errorf("replicas of %s not caught up after %s", name, limit)
+			case <-time.After(20 * time.Millisecond):
+			}
+		}
+	}
+	return nil
+}
+
+func caughtUp(info *jetstream.StreamInfo) bool {
+	if info == nil || info.Cluster == nil {
+		return true // a single server
+	}
+	if info.Cluster.Leader == "" {
+		return false
+	}
+	for _, p := range info.Cluster.Replicas {
+		if !p.Offline && (!p.Current || p.Lag > 0) {
+			return false
+		}
+	}
+	return true
 }

@@ -4,12 +4,16 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
+	"sync"
+	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/rs/zerolog"
 
 	"github.com/geocluster/geocluster/libs/events"
+	"github.com/geocluster/geocluster/libs/lease"
 )
 
 // Deps are what the scheduler runs on.
@@ -20,10 +24,35 @@ type Deps struct {
 	Log zerolog.Logger
 }
 
-// Run provisions the topology, recovers live jobs from KV, and then
-// schedules until ctx is done. It returns nil on a clean stop.
+// Run provisions the topology, serves the API, and schedules while it
+// holds the scheduler lease, until ctx is done. It returns nil on a clean
+// stop, and an error when its connection is closed for good (a replica
+// without a connection can neither lead nor answer).
 func Run(ctx context.Context, deps Deps, cfg Config) error {
-	err := run(ctx, deps, cfg)
+	if deps.NC == nil {
+		return errors.New("scheduler: Deps.NC is required")
+	}
+	rctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	closed := deps.NC.StatusChanged(nats.CLOSED)
+	defer deps.NC.RemoveStatusListener(closed)
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	defer cancel(nil)
+	wg.Go(func() {
+		select {
+		case <-closed:
+			cancel(nats.ErrConnectionClosed)
+		case <-rctx.Done():
+		}
+	})
+	if deps.NC.IsClosed() {
+		cancel(nats.ErrConnectionClosed)
+	}
+	err := run(rctx, deps, cfg)
+	if cause := context.Cause(rctx); errors.Is(cause, nats.ErrConnectionClosed) {
+		return fmt.Errorf("scheduler: %w", cause)
+	}
 	if ctx.Err() != nil {
 		return nil // stopped while starting: a clean stop all the same
 	}
@@ -35,7 +64,9 @@ func run(ctx context.Context, deps Deps, cfg Config) error {
 		return fmt.Errorf("scheduler config: %w", err)
 	}
 	log := deps.Log
-	js, err := jetstream.New(deps.NC, jetstream.WithPublishAsyncMaxPending(16384))
+	// Without a timeout, an ack lost with a dying server would hold a flush
+	// forever; a timed-out publish is retried (every write is idempotent).
+	js, err := jetstream.New(deps.NC, jetstream.WithPublishAsyncMaxPending(16384), jetstream.WithPublishAsyncTimeout(5*time.Second))
 	if err != nil {
 		return fmt.Errorf("jetstream: %w", err)
 	}
@@ -50,6 +81,35 @@ func run(ctx context.Context, deps Deps, cfg Config) error {
 	if err != nil {
 		return fmt.Errorf("bind %s: %w", events.BucketTasks, err)
 	}
+	a := &api{cfg: cfg, js: js, jobsKV: jobsKV, tasksKV: tasksKV, log: log}
+	svc, err := a.start(deps.NC)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = svc.Stop() }()
+
+	leaseCfg := lease.Config{
+		Key: events.LeaseScheduler, Holder: cfg.ID, TTL: cfg.LeaseTTL,
+		OnChange: func(s lease.State, token uint64) {
+			log.Info().Str("lease", s.String()).Uint64("fencing_token", token).Msg("scheduler lease")
+		},
+	}
+	return lease.Run(ctx, js, leaseCfg, func(lctx context.Context, token uint64) error {
+		if err := lead(lctx, deps, cfg, js, jobsKV, tasksKV, token); err != nil {
+			// A failure while leading (the servers unreachable, say) hands
+			// the lease on rather than stopping the replica.
+			log.Error().Err(err).Msg("leadership ended")
+		}
+		return nil
+	})
+}
+
+// lead does the release work while this replica holds the scheduler
+// lease: it recovers the live jobs from KV, consumes submissions and task
+// events, and runs the loop until ctx is done (the lease lost, or a stop).
+// Inputs it had not acked come back to the next leader.
+func lead(ctx context.Context, deps Deps, cfg Config, js jetstream.JetStream, jobsKV, tasksKV jetstream.KeyValue, token uint64) error {
+	log := deps.Log.With().Uint64("fencing_token", token).Logger()
 	c := newCore(cfg, log, func(key string) (bool, error) {
 		_, err := jobsKV.Get(ctx, key)
 		if errors.Is(err, jetstream.ErrKeyNotFound) {
@@ -57,11 +117,17 @@ func run(ctx context.Context, deps Deps, cfg Config) error {
 		}
 		return err == nil, err
 	})
+	if err := waitCaughtUp(ctx, js, []string{"KV_" + events.BucketJobs, "KV_" + events.BucketTasks}, 10*time.Second); err != nil {
+		log.Warn().Err(err).Msg("recovering from records that may lag")
+	}
 	timers, err := recoverJobs(ctx, jobsKV, tasksKV, c)
 	if err != nil {
 		return fmt.Errorf("recover jobs: %w", err)
 	}
-	l := &loop{core: c, nc: deps.NC, js: js, log: log, in: make(chan item, 4*cfg.MaxBatch)}
+	l := &loop{core: c, nc: deps.NC, js: js, log: log, in: make(chan item, 4*cfg.MaxBatch), fence: strconv.FormatUint(token, 10)}
+	// Inputs handed over but not applied go back at once for the next
+	// leader (those applied and not yet acked come back after the ack wait).
+	defer l.handBack()
 	for _, t := range timers {
 		l.retries = append(l.retries, t)
 	}
@@ -72,13 +138,6 @@ func run(ctx context.Context, deps Deps, cfg Config) error {
 		}
 		c.forget(out.done)
 	}
-
-	a := &api{cfg: cfg, js: js, jobsKV: jobsKV, tasksKV: tasksKV, log: log}
-	svc, err := a.start(deps.NC)
-	if err != nil {
-		return err
-	}
-	defer func() { _ = svc.Stop() }()
 
 	push := func(it item) {
 		select {
@@ -123,6 +182,21 @@ func run(ctx context.Context, deps Deps, cfg Config) error {
 	}, jetstream.PullMaxMessages(2000)); err != nil {
 		return err
 	}
+	if cfg.LocalityWait > 0 {
+		l.holds = make(chan *nats.Msg, 16384)
+		sub, err := subscribeHoldings(deps.NC, l.holds)
+		if err != nil {
+			return err
+		}
+		defer func() { _ = sub.Unsubscribe() }()
+	}
+	// Registrations: where locality may send tasks, and which workers
+	// were lost.
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	wctx, stop := context.WithCancel(ctx)
+	defer stop()
+	wg.Go(func() { watchWorkersLoop(wctx, js, push) })
 	log.Info().Int("recovered_jobs", len(c.jobs)).Msg("scheduler running")
 	return l.run(ctx)
 }

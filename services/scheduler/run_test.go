@@ -28,7 +28,9 @@ func startScheduler(t *testing.T, s *embedded.Server, cfg scheduler.Config) (sto
 	nc := natstest.Connect(t, s, "scheduler")
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- scheduler.Run(ctx, scheduler.Deps{NC: nc, Log: zerolog.Nop()}, cfg) }()
+	go func() {
+		done <- scheduler.Run(ctx, scheduler.Deps{NC: nc, Log: zerolog.New(zerolog.NewTestWriter(t)).With().Str("r", cfg.ID).Logger()}, cfg)
+	}()
 	var once sync.Once
 	stop = func() {
 		once.Do(func() {
@@ -200,11 +202,13 @@ func TestRunCompletesADiamondDAG(t *testing.T) {
 	assert.Equal(t, 4, ev.Counts.Succeeded)
 	kv, err := js.KeyValue(context.Background(), events.BucketJobs)
 	require.NoError(t, err)
-	e, err := kv.Get(context.Background(), "default.diamond")
-	require.NoError(t, err)
+	// The record follows the event within the same flush (events are
+	// stored first, records right after: docs/protocol.md).
 	var rec events.JobRecord
-	require.NoError(t, json.Unmarshal(e.Value(), &rec))
-	assert.Equal(t, events.JobSucceeded, rec.State)
+	require.Eventually(t, func() bool {
+		e, err := kv.Get(context.Background(), "default.diamond")
+		return err == nil && json.Unmarshal(e.Value(), &rec) == nil && rec.State == events.JobSucceeded
+	}, 10*time.Second, 5*time.Millisecond)
 	assert.NotNil(t, rec.FinishedAt)
 	fw.mu.Lock()
 	assert.Equal(t, map[string]int{"a": 1, "b": 1, "c": 1, "d": 1}, fw.runs)
@@ -348,10 +352,11 @@ func TestAPISubmitGetListCancel(t *testing.T) {
 	require.True(t, events.ValidToken(sr.JobID))
 	waitJob(t, col, sr.JobID, events.JobSucceeded)
 
-	m = req("get", fmt.Sprintf(`{"job_id":%q,"tasks":true}`, sr.JobID))
 	var gr events.GetReply
-	require.NoError(t, json.Unmarshal(m.Data, &gr))
-	assert.Equal(t, events.JobSucceeded, gr.Job.State)
+	require.Eventually(t, func() bool { // the record follows the event
+		m = req("get", fmt.Sprintf(`{"job_id":%q,"tasks":true}`, sr.JobID))
+		return json.Unmarshal(m.Data, &gr) == nil && gr.Job.State == events.JobSucceeded
+	}, 10*time.Second, 5*time.Millisecond)
 	require.Len(t, gr.Tasks, 1)
 	assert.JSONEq(t, `{"ok":true}`, string(gr.Tasks[0].Result))
 
@@ -398,4 +403,20 @@ func TestRecoveryFinishesAJobWhoseDeadLetterWasHalfStored(t *testing.T) {
 	ev := waitJob(t, col, "half", events.JobFailed)
 	assert.Contains(t, ev.Error, "task a dead-lettered after 1 attempts: boom")
 	assert.Equal(t, 1, ev.Counts.Cancelled)
+}
+
+func (fw *fakeWorker) runsOf(task string) int {
+	fw.mu.Lock()
+	defer fw.mu.Unlock()
+	return fw.runs[task]
+}
+
+func (fw *fakeWorker) total() int {
+	fw.mu.Lock()
+	defer fw.mu.Unlock()
+	n := 0
+	for _, r := range fw.runs {
+		n += r
+	}
+	return n
 }

@@ -28,6 +28,12 @@ type task struct {
 	children []*task
 	// waiting counts deps that have not succeeded yet.
 	waiting int
+	// startedAt is when the current attempt started; backup the worker of
+	// its backup copy (speculate.go) and copies how many of its copies may
+	// still finish (2 with a backup).
+	startedAt time.Time
+	backup    string
+	copies    int
 }
 
 func (t *task) key() string { return events.TaskKey(t.job.rec.Tenant, t.job.rec.ID, t.rec.Spec.ID) }
@@ -48,6 +54,8 @@ type outbox struct {
 	jobs    map[*job]struct{}
 	msgs    []outMsg
 	signals map[string]struct{}
+	// directed are the workers offered a task in this batch, to wake.
+	directed map[directedSignal]struct{}
 	// timers are retry releases to schedule once the batch is flushed.
 	timers []retryTimer
 	// done lists jobs that reached a terminal state in this batch; they
@@ -55,14 +63,19 @@ type outbox struct {
 	done []*job
 }
 
+// retryTimer is a timed release: the next attempt after a backoff, or
+// (local) the shared copy of an attempt offered to one worker.
 type retryTimer struct {
 	tenant, jobID, taskID string
 	attempt               int
 	at                    time.Time
+	local                 bool
 }
 
+type directedSignal struct{ pool, worker string }
+
 func newOutbox() *outbox {
-	return &outbox{tasks: map[*task]struct{}{}, jobs: map[*job]struct{}{}, signals: map[string]struct{}{}}
+	return &outbox{tasks: map[*task]struct{}{}, jobs: map[*job]struct{}{}, signals: map[string]struct{}{}, directed: map[directedSignal]struct{}{}}
 }
 
 func (o *outbox) empty() bool {
@@ -89,10 +102,15 @@ func (c *core) touchJob(j *job, now time.Time) {
 
 // publishTaskEvent queues a scheduler-side task event.
 func (c *core) publishTaskEvent(t *task, s events.TaskState, errText string, now time.Time) {
-	ev := events.TaskEvent{
+	c.queueTaskEvent(t, events.TaskEvent{
 		V: events.Version, Tenant: t.job.rec.Tenant, JobID: t.job.rec.ID, TaskID: t.rec.Spec.ID,
 		Op: t.rec.Spec.Op, State: s, Attempt: t.rec.Attempt, Error: errText, RetryAt: t.rec.RetryAt, At: now,
-	}
+	})
+}
+
+// queueTaskEvent queues ev, a task event of t, with its message id.
+func (c *core) queueTaskEvent(t *task, ev events.TaskEvent) {
+	s := ev.State
 	c.queueJSON(events.TaskEventSubject(ev.Tenant, ev.JobID, s), events.TaskEventMsgID(ev.Tenant, ev.JobID, ev.TaskID, ev.Attempt, s), ev, t.job.rec.TraceParent)
 }
 
