@@ -23,6 +23,7 @@ const (
 // held is a task the worker holds, from decode to ack.
 type held struct {
 	job    string // events.JobKey
+	task   string
 	msg    jetstream.Msg
 	cancel context.CancelCauseFunc
 }
@@ -61,7 +62,7 @@ func (t *tracker) add(base context.Context, m events.TaskMessage, msg jetstream.
 	if t.stopped != nil {
 		cancel(t.stopped)
 	}
-	h = &held{job: job, msg: msg, cancel: cancel}
+	h = &held{job: job, task: m.TaskID, msg: msg, cancel: cancel}
 	set := t.byJob[job]
 	if set == nil {
 		set = map[*held]struct{}{}
@@ -101,6 +102,21 @@ func (t *tracker) cancelJob(job string, now time.Time) int {
 		h.cancel(ErrJobCancelled)
 	}
 	return len(t.byJob[job])
+}
+
+// cancelTask cancels the held copies of one task of job with cause and
+// returns how many there were.
+func (t *tracker) cancelTask(job, task string, cause error) int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	n := 0
+	for h := range t.byJob[job] {
+		if h.task == task {
+			h.cancel(cause)
+			n++
+		}
+	}
+	return n
 }
 
 // cancelAll cancels every held task, and every task added later, with cause.
@@ -154,4 +170,17 @@ func (w *worker) onJobCancelled(msg *nats.Msg) {
 	}
 	n := w.tracker.cancelJob(events.JobKey(e.Tenant, e.JobID), time.Now())
 	w.log.Info().Str("job_id", e.JobID).Str("tenant", e.Tenant).Int("running", n).Msg("job cancelled")
+}
+
+// onSuperseded handles a task's superseded event (core subscription on
+// events.SupersededTaskEvents): when it names this worker, the copy it runs
+// lost to another copy of the attempt and is stopped.
+func (w *worker) onSuperseded(msg *nats.Msg) {
+	e, err := events.DecodeTaskEvent(msg.Data)
+	if err != nil || e.WorkerID != w.cfg.ID {
+		return
+	}
+	if n := w.tracker.cancelTask(events.JobKey(e.Tenant, e.JobID), e.TaskID, ErrSuperseded); n > 0 {
+		w.log.Info().Str("job_id", e.JobID).Str("task_id", e.TaskID).Msg("copy superseded")
+	}
 }

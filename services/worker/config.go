@@ -3,6 +3,7 @@ package worker
 import (
 	"errors"
 	"fmt"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -51,6 +52,21 @@ type Config struct {
 	// PublishTimeout bounds the wait for the stream's acknowledgement of a
 	// result event and of a registration change (10s).
 	PublishTimeout time.Duration
+	// DataDirs are the directories (shared by every worker, e.g. a network
+	// file system) whose GeoTIFFs tile tasks may read by path; a task naming
+	// a path elsewhere fails permanently (none: no path inputs).
+	DataDirs []string
+	// NearCacheBytes bounds the worker's near-cache of tiles, whose
+	// contents it announces for data locality; 0 turns it off (tiles are
+	// then read through the cache nodes or the object store every time)
+	// (256 MiB).
+	NearCacheBytes int64
+	// Breaker configures the circuit breaker of each op: an op that keeps
+	// failing on this worker trips it, and the worker hands that op's tasks
+	// back until a probe succeeds (DefaultBreakerConfig(): enabled, 10
+	// outcomes in 1m with half of them failed, 10s cooldown doubling up to
+	// 5m, 1 probe, refused tasks handed back with at most 2s delay).
+	Breaker BreakerConfig
 }
 
 // Defaults.
@@ -61,6 +77,7 @@ const (
 	DefaultMaxBatch       = 64
 	DefaultDrainTimeout   = 30 * time.Second
 	DefaultPublishTimeout = 10 * time.Second
+	DefaultNearCacheBytes = 256 << 20
 )
 
 // DefaultWeights returns the default credits per priority.
@@ -86,6 +103,8 @@ func DefaultConfig() Config {
 		Weights:        DefaultWeights(),
 		DrainTimeout:   DefaultDrainTimeout,
 		PublishTimeout: DefaultPublishTimeout,
+		NearCacheBytes: DefaultNearCacheBytes,
+		Breaker:        DefaultBreakerConfig(),
 	}
 }
 
@@ -116,6 +135,14 @@ func (c Config) Validate() error {
 		}
 		if n := c.OpLimits[op]; n < 1 {
 			add("op_limits: %s: at least 1, got %d", op, n)
+		}
+	}
+	if c.NearCacheBytes < 0 {
+		add("near_cache_bytes: must not be negative, got %d", c.NearCacheBytes)
+	}
+	for _, d := range c.DataDirs {
+		if !filepath.IsAbs(d) {
+			add("data_dirs: %q is not an absolute path", d)
 		}
 	}
 	for _, k := range sortedKeys(c.Labels) {
@@ -157,23 +184,37 @@ func (c Config) Validate() error {
 	if c.PublishTimeout <= 0 {
 		add("publish_timeout: must be positive, got %s", c.PublishTimeout)
 	}
+	if err := c.Breaker.Validate(); err != nil {
+		errs = append(errs, err)
+	}
 	return errors.Join(errs...)
 }
 
 // Environment variables read by LoadConfig.
 const (
-	EnvID             = "GEO_WORKER_ID"              // worker id
-	EnvPool           = "GEO_WORKER_POOL"            // pool name
-	EnvCapacity       = "GEO_WORKER_CAPACITY"        // integer
-	EnvLabels         = "GEO_WORKER_LABELS"          // zone=eu-1,disk=ssd
-	EnvOpLimits       = "GEO_WORKER_OP_LIMITS"       // hillshade=2,checksum=8
-	EnvHeartbeat      = "GEO_WORKER_HEARTBEAT"       // Go duration, e.g. 5s
-	EnvDefaultTimeout = "GEO_WORKER_DEFAULT_TIMEOUT" // Go duration
-	EnvIdlePoll       = "GEO_WORKER_IDLE_POLL"       // Go duration
-	EnvMaxBatch       = "GEO_WORKER_MAX_BATCH"       // integer
-	EnvWeights        = "GEO_WORKER_WEIGHTS"         // critical=8,high=4,normal=2,low=1 (partial allowed)
-	EnvDrainTimeout   = "GEO_WORKER_DRAIN_TIMEOUT"   // Go duration
-	EnvPublishTimeout = "GEO_WORKER_PUBLISH_TIMEOUT" // Go duration
+	EnvID             = "GEO_WORKER_ID"               // worker id
+	EnvPool           = "GEO_WORKER_POOL"             // pool name
+	EnvCapacity       = "GEO_WORKER_CAPACITY"         // integer
+	EnvLabels         = "GEO_WORKER_LABELS"           // zone=eu-1,disk=ssd
+	EnvOpLimits       = "GEO_WORKER_OP_LIMITS"        // hillshade=2,checksum=8
+	EnvHeartbeat      = "GEO_WORKER_HEARTBEAT"        // Go duration, e.g. 5s
+	EnvDefaultTimeout = "GEO_WORKER_DEFAULT_TIMEOUT"  // Go duration
+	EnvIdlePoll       = "GEO_WORKER_IDLE_POLL"        // Go duration
+	EnvMaxBatch       = "GEO_WORKER_MAX_BATCH"        // integer
+	EnvWeights        = "GEO_WORKER_WEIGHTS"          // critical=8,high=4,normal=2,low=1 (partial allowed)
+	EnvDrainTimeout   = "GEO_WORKER_DRAIN_TIMEOUT"    // Go duration
+	EnvPublishTimeout = "GEO_WORKER_PUBLISH_TIMEOUT"  // Go duration
+	EnvDataDirs       = "GEO_WORKER_DATA_DIRS"        // /data,/mnt/rasters
+	EnvNearCacheBytes = "GEO_WORKER_NEAR_CACHE_BYTES" // integer, 0 = off
+
+	EnvBreakerEnabled      = "GEO_WORKER_BREAKER_ENABLED"       // true|false: false turns the circuit breakers off
+	EnvBreakerWindow       = "GEO_WORKER_BREAKER_WINDOW"        // Go duration
+	EnvBreakerMinRequests  = "GEO_WORKER_BREAKER_MIN_REQUESTS"  // integer
+	EnvBreakerFailureRatio = "GEO_WORKER_BREAKER_FAILURE_RATIO" // number in (0, 1]
+	EnvBreakerCooldown     = "GEO_WORKER_BREAKER_COOLDOWN"      // Go duration
+	EnvBreakerMaxCooldown  = "GEO_WORKER_BREAKER_MAX_COOLDOWN"  // Go duration
+	EnvBreakerProbes       = "GEO_WORKER_BREAKER_PROBES"        // integer
+	EnvBreakerRefuseDelay  = "GEO_WORKER_BREAKER_REFUSE_DELAY"  // Go duration
 )
 
 // LoadConfig returns DefaultConfig overridden by the GEO_WORKER_* variables
@@ -221,6 +262,39 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	duration(EnvIdlePoll, &c.IdlePoll)
 	duration(EnvDrainTimeout, &c.DrainTimeout)
 	duration(EnvPublishTimeout, &c.PublishTimeout)
+	if v := strings.TrimSpace(getenv(EnvBreakerEnabled)); v != "" {
+		if on, err := strconv.ParseBool(v); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %q is not true or false", EnvBreakerEnabled, v))
+		} else {
+			c.Breaker.Enabled = on
+		}
+	}
+	duration(EnvBreakerWindow, &c.Breaker.Window)
+	integer(EnvBreakerMinRequests, &c.Breaker.MinRequests)
+	if v := strings.TrimSpace(getenv(EnvBreakerFailureRatio)); v != "" {
+		r, err := strconv.ParseFloat(v, 64)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %q is not a number", EnvBreakerFailureRatio, v))
+		} else {
+			c.Breaker.FailureRatio = r
+		}
+	}
+	duration(EnvBreakerCooldown, &c.Breaker.Cooldown)
+	duration(EnvBreakerMaxCooldown, &c.Breaker.MaxCooldown)
+	integer(EnvBreakerProbes, &c.Breaker.Probes)
+	duration(EnvBreakerRefuseDelay, &c.Breaker.RefuseDelay)
+	if v := strings.TrimSpace(getenv(EnvNearCacheBytes)); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %q is not an integer", EnvNearCacheBytes, v))
+		}
+		c.NearCacheBytes = n
+	}
+	for _, d := range strings.Split(getenv(EnvDataDirs), ",") {
+		if d = strings.TrimSpace(d); d != "" {
+			c.DataDirs = append(c.DataDirs, d)
+		}
+	}
 	if v := getenv(EnvLabels); strings.TrimSpace(v) != "" {
 		labels, err := parsePairs(v)
 		if err != nil {

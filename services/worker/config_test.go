@@ -24,6 +24,10 @@ func TestDefaultConfigIsValid(t *testing.T) {
 	assert.NotEqual(t, c.ID, worker.DefaultConfig().ID, "each worker gets its own id")
 	assert.Equal(t, events.DefaultPool, c.Pool)
 	assert.Equal(t, map[events.Priority]int{"critical": 8, "high": 4, "normal": 2, "low": 1}, c.Weights)
+	assert.Equal(t, worker.BreakerConfig{
+		Enabled: true, Window: time.Minute, MinRequests: 10, FailureRatio: 0.5,
+		Cooldown: 10 * time.Second, MaxCooldown: 5 * time.Minute, Probes: 1, RefuseDelay: 2 * time.Second,
+	}, c.Breaker, "the documented thresholds")
 }
 
 func TestLoadConfigReadsEnvironment(t *testing.T) {
@@ -41,6 +45,14 @@ func TestLoadConfigReadsEnvironment(t *testing.T) {
 		worker.EnvWeights:        "low=3",
 		worker.EnvDrainTimeout:   "5s",
 		worker.EnvPublishTimeout: "3s",
+
+		worker.EnvBreakerWindow:       "30s",
+		worker.EnvBreakerMinRequests:  "4",
+		worker.EnvBreakerFailureRatio: "0.75",
+		worker.EnvBreakerCooldown:     "1s",
+		worker.EnvBreakerMaxCooldown:  "1m",
+		worker.EnvBreakerProbes:       "2",
+		worker.EnvBreakerRefuseDelay:  "500ms",
 	}))
 	require.NoError(t, err)
 	assert.Equal(t, "w-gpu-1", c.ID)
@@ -55,6 +67,14 @@ func TestLoadConfigReadsEnvironment(t *testing.T) {
 	assert.Equal(t, map[events.Priority]int{"critical": 8, "high": 4, "normal": 2, "low": 3}, c.Weights)
 	assert.Equal(t, 5*time.Second, c.DrainTimeout)
 	assert.Equal(t, 3*time.Second, c.PublishTimeout)
+	assert.Equal(t, worker.BreakerConfig{
+		Enabled: true, Window: 30 * time.Second, MinRequests: 4, FailureRatio: 0.75,
+		Cooldown: time.Second, MaxCooldown: time.Minute, Probes: 2, RefuseDelay: 500 * time.Millisecond,
+	}, c.Breaker)
+
+	c, err = worker.LoadConfig(env(map[string]string{worker.EnvBreakerEnabled: "false", worker.EnvBreakerProbes: "0"}))
+	require.NoError(t, err, "the thresholds of breakers turned off are not checked")
+	assert.False(t, c.Breaker.Enabled)
 }
 
 func TestLoadConfigReportsEveryProblem(t *testing.T) {
@@ -67,12 +87,18 @@ func TestLoadConfigReportsEveryProblem(t *testing.T) {
 		worker.EnvHeartbeat: "1h",
 		worker.EnvIdlePoll:  "soon",
 		worker.EnvWeights:   "urgent=9",
+
+		worker.EnvBreakerEnabled:      "maybe",
+		worker.EnvBreakerFailureRatio: "half",
+		worker.EnvBreakerCooldown:     "1m",
+		worker.EnvBreakerMaxCooldown:  "1s",
 	}))
 	require.Error(t, err)
 	for _, want := range []string{
 		`pool: "a.b"`, worker.EnvCapacity, `"zone" is not key=value`, `sleep: "x" is not an integer`,
 		"op_limits: fail: at least 1", "heartbeat: must be above 0 and below", worker.EnvIdlePoll,
-		`unknown priority "urgent"`,
+		`unknown priority "urgent"`, worker.EnvBreakerEnabled, worker.EnvBreakerFailureRatio,
+		"breaker: max_cooldown: must be at least the cooldown 1m0s",
 	} {
 		assert.Contains(t, err.Error(), want)
 	}
@@ -94,6 +120,7 @@ func TestValidateRejectsBadValues(t *testing.T) {
 		{"topology", func(c *worker.Config) { c.Topology.TaskAckWait = 0 }, "task_ack_wait"},
 		{"heartbeat", func(c *worker.Config) { c.HeartbeatInterval = c.Topology.WorkerTTL }, "heartbeat"},
 		{"labels", func(c *worker.Config) { c.Labels = map[string]string{"": "x"} }, "labels"},
+		{"breaker", func(c *worker.Config) { c.Breaker.FailureRatio = 0 }, "breaker: failure_ratio"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := worker.DefaultConfig()

@@ -65,6 +65,9 @@
 // task is not redelivered. Every event carries the task's trace context, in
 // a span "task <op>".
 //
+// Before a task waits for its op's limit, and again once it has it, the
+// op's circuit breaker is asked (see below); a refused task is handed back.
+//
 // The outcome is published as an event and the worker waits for the stream
 // to store it before it acks the task: succeeded (with the result and the
 // duration), failed (with the error; Permanent for errors marked with
@@ -75,4 +78,33 @@
 // The worker never retries a failed task itself: the scheduler owns retries
 // and their backoff. A worker that dies holding a task lets its ack wait
 // lapse, and JetStream redelivers the task to another worker.
+//
+// # Circuit breakers
+//
+// Each op has a circuit breaker (Config.Breaker, see BreakerConfig for the
+// thresholds): closed, it runs the op's tasks; open, the worker refuses
+// them; half-open, it runs a bounded number of probes. It opens when, within
+// a rolling window (1m), at least MinRequests (10) outcomes of the op were
+// counted and at least FailureRatio (half) of them were failures; after a
+// cooldown (10s) it is half-open, and one probe (Probes) runs: a success
+// closes it, a failure opens it again for twice the last cooldown, at most
+// MaxCooldown (5m). Errors, timeouts and panics are failures; cancellations,
+// drain hand-backs and Permanent errors (the task's own fault) count for
+// nothing. Op limits are the bulkheads next to them: a slow op waits for
+// its own limit and does not hold up the others.
+//
+// A refused task is handed back at once with NakWithDelay (the time left of
+// the cooldown, at most RefuseDelay, 2s), so another worker of the pool
+// takes it. A Nak counts as a delivery: an attempt refused by open breakers
+// on every worker is, past Topology.TaskMaxDeliver deliveries, reported
+// failed ("delivered N times without an ack (task_max_deliver M): refused
+// by open circuit breakers or held by workers that died or hung"), and the
+// scheduler retries it with backoff or dead-letters it, so a task that fails
+// everywhere ends in the dead letters with every attempt's error. With the
+// defaults that takes 5 refusals of at most 2s, about one 10s cooldown:
+// where a pool has a single worker, tasks queued while its breaker is open
+// may each lose an attempt (a larger RefuseDelay or TaskMaxDeliver trades
+// that against a slower hand-back). Each
+// transition is logged (warn when a breaker opens) and written to the
+// registration at once (WorkerInfo.Breakers, op → state).
 package worker

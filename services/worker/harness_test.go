@@ -204,12 +204,19 @@ type running struct {
 // ends).
 func (h *harness) start(cfg worker.Config, ops *worker.Registry) *running {
 	h.t.Helper()
+	return h.startDeps(cfg, worker.Deps{Ops: ops})
+}
+
+// startDeps is start with deps (their NC, JS and Log are the harness's).
+func (h *harness) startDeps(cfg worker.Config, deps worker.Deps) *running {
+	h.t.Helper()
 	nc, js := natstest.JetStream(h.t, h.srv, cfg.ID)
 	ctx, cancel := context.WithCancel(context.Background())
 	r := &running{id: cfg.ID, nc: nc, cancel: cancel, done: make(chan error, 1)}
 	log := zerolog.New(zerolog.NewTestWriter(h.t)).Level(zerolog.InfoLevel)
 	go func() {
-		r.done <- worker.Run(ctx, worker.Deps{NC: nc, JS: js, Log: log, Ops: ops}, cfg)
+		deps.NC, deps.JS, deps.Log = nc, js, log
+		r.done <- worker.Run(ctx, deps, cfg)
 	}()
 	h.t.Cleanup(func() {
 		cancel()
@@ -279,6 +286,17 @@ func (h *harness) held(p events.Priority) int {
 		return -1
 	}
 	return info.NumAckPending
+}
+
+// poolConsumer returns the info of the pool's consumer on priority p.
+func (h *harness) poolConsumer(p events.Priority) (*jetstream.ConsumerInfo, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	c, err := h.js.Consumer(ctx, events.TaskStream(p), events.PoolConsumer(events.DefaultPool))
+	if err != nil {
+		return nil, err
+	}
+	return c.Info(ctx)
 }
 
 // queueEmpty reports whether the pool's consumer on priority p holds no

@@ -22,10 +22,13 @@ func (w *worker) info(s events.WorkerState) events.WorkerInfo {
 		Capacity:    w.cfg.Capacity,
 		OpLimits:    maps.Clone(w.cfg.OpLimits),
 		Labels:      maps.Clone(w.cfg.Labels),
+		Zone:        w.cfg.Labels["zone"],
 		Running:     w.slots.held(),
 		Completed:   w.completed.Load(),
 		Failed:      w.failed.Load(),
 		State:       s,
+		Tiles:       w.tileStats(),
+		Breakers:    w.breakers.states(),
 		StartedAt:   w.startedAt,
 		HeartbeatAt: time.Now().UTC(),
 	}
@@ -92,8 +95,9 @@ func (w *worker) deregister(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// heartbeat refreshes the registration every HeartbeatInterval until ctx
-// is done. The bucket's TTL removes the key of a worker that stops beating.
+// heartbeat refreshes the registration every HeartbeatInterval, and at once
+// when kicked (a circuit breaker changed state), until ctx is done. The
+// bucket's TTL removes the key of a worker that stops beating.
 func (w *worker) heartbeat(ctx context.Context) {
 	t := time.NewTicker(w.cfg.heartbeat())
 	defer t.Stop()
@@ -102,9 +106,23 @@ func (w *worker) heartbeat(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			if _, err := w.put(ctx, ""); err != nil {
-				w.log.Warn().Err(err).Msg("heartbeat failed")
-			}
+		case <-w.kick:
 		}
+		if _, err := w.put(ctx, ""); err != nil {
+			w.log.Warn().Err(err).Msg("heartbeat failed")
+		}
+	}
+}
+
+// tileStats are the counters of the worker's tile cache client.
+func (w *worker) tileStats() *events.WorkerTileStats {
+	if w.cache == nil {
+		return nil
+	}
+	s := w.cache.Stats()
+	return &events.WorkerTileStats{
+		NearHits: s.NearHits, RemoteHits: s.RemoteHits, Misses: s.Misses,
+		RemoteBytes: s.RemoteBytes, StoreBytes: s.StoreBytes,
+		NearBytes: s.NearBytes, NearEntries: s.NearEntries,
 	}
 }

@@ -3,6 +3,7 @@ package worker
 import (
 	"context"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -76,11 +77,15 @@ func (c *credits) round(free, maxBatch int, fetch fetchFunc) (int, error) {
 // consumer per priority, most urgent first.
 type puller struct {
 	consumers []jetstream.Consumer
-	credits   *credits
-	maxBatch  int
-	idlePoll  time.Duration
-	slots     *slots
-	signal    <-chan struct{}
+	// directed are the worker's own consumers of tasks offered to it alone
+	// (data locality), one per priority; offered says one may hold a task.
+	directed []jetstream.Consumer
+	offered  *atomic.Bool
+	credits  *credits
+	maxBatch int
+	idlePoll time.Duration
+	slots    *slots
+	signal   <-chan struct{}
 	// dispatch starts a fetched task; its slot is already taken.
 	dispatch func(msg jetstream.Msg)
 	// repair re-provisions the pool's consumers after a fetch error.
@@ -127,7 +132,12 @@ func (p *puller) run(ctx context.Context) error {
 		// Wake-ups from before this round are answered by it.
 		drain(p.signal)
 		drain(p.slots.freed)
-		n, err := p.credits.round(free, p.maxBatch, p.fetch)
+		n, err := p.takeOffers(free)
+		if err == nil && n < free {
+			var m int
+			m, err = p.credits.round(free-n, p.maxBatch, p.fetch)
+			n += m
+		}
 		switch {
 		case err != nil && p.closed():
 			return fmt.Errorf("fetch: %w", nats.ErrConnectionClosed)
@@ -144,6 +154,9 @@ func (p *puller) run(ctx context.Context) error {
 			retries++
 		case n == 0:
 			signaled, retries = wait(p.signal, p.slots.freed), 0
+			if !signaled {
+				p.offered.Store(true) // a lost offer signal costs at most IdlePoll
+			}
 		default:
 			signaled, retries = false, 0
 		}
@@ -166,6 +179,33 @@ func (p *puller) fetch(i, n int) (int, error) {
 	}
 	if err := batch.Error(); err != nil && got == 0 {
 		return 0, fmt.Errorf("fetch %s: %w", events.TaskStream(events.Priorities[i]), err)
+	}
+	return got, nil
+}
+
+// takeOffers fetches the tasks offered to this worker alone, most urgent
+// first, when an offer signal (or an idle poll) says there may be some.
+// Offers do not spend credits: each is a task the scheduler chose this
+// worker for, and it lapses to the shared queue after the locality wait.
+func (p *puller) takeOffers(free int) (int, error) {
+	if !p.offered.Swap(false) {
+		return 0, nil
+	}
+	got := 0
+	for i, c := range p.directed {
+		if got == free {
+			p.offered.Store(true) // more may wait: look again next round
+			break
+		}
+		batch, err := c.FetchNoWait(min(free-got, p.maxBatch))
+		if err != nil {
+			return got, fmt.Errorf("fetch offers %s: %w", events.TaskStream(events.Priorities[i]), err)
+		}
+		for msg := range batch.Messages() {
+			p.slots.take(1)
+			p.dispatch(msg)
+			got++
+		}
 	}
 	return got, nil
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sync/atomic"
 
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/rs/zerolog"
@@ -23,6 +24,10 @@ var (
 	// ErrJobCancelled is the cause of a task context cancelled because its
 	// job was cancelled.
 	ErrJobCancelled = errors.New("job cancelled")
+	// ErrSuperseded is the cause of a task context cancelled because
+	// another copy of the same attempt (a speculative backup, or the
+	// original) finished first.
+	ErrSuperseded = errors.New("another copy of the attempt finished first")
 	// ErrDraining is the cause of a task context cancelled because the
 	// worker stopped before the task finished; the task is handed back.
 	ErrDraining = errors.New("worker draining")
@@ -40,8 +45,16 @@ type Task struct {
 	events.TaskMessage
 	// WorkerID is the id of the worker running the task.
 	WorkerID string
-	// JS is the worker's JetStream context, e.g. for the geo_tiles object store.
+	// JS is the worker's JetStream context.
 	JS jetstream.JetStream
+	// Tiles reads and writes geo_tiles objects, through the worker's
+	// near-cache when it has one.
+	Tiles TileStore
+	// DataDirs are the directories whose files a task may read by path.
+	DataDirs []string
+	// checkpoint is set when the task saved or loaded a checkpoint, which
+	// the worker then clears once the task succeeded.
+	checkpoint *atomic.Bool
 	// Log carries worker_id, job_id, task_id and trace_id.
 	Log zerolog.Logger
 }

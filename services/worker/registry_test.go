@@ -54,7 +54,7 @@ func runOp(ctx context.Context, t *testing.T, js jetstream.JetStream, m events.T
 	t.Helper()
 	op, ok := worker.PlatformRegistry().Lookup(m.Op)
 	require.True(t, ok, "op %s registered", m.Op)
-	return op(ctx, worker.Task{TaskMessage: m, JS: js})
+	return op(ctx, worker.Task{TaskMessage: m, JS: js, Tiles: worker.ObjectTiles(js)})
 }
 
 func TestSleepHonoursContext(t *testing.T) {

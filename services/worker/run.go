@@ -17,6 +17,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/geocluster/geocluster/libs/events"
+	"github.com/geocluster/geocluster/libs/tilecache"
 )
 
 // Deps are what a worker needs from its process.
@@ -29,6 +30,8 @@ type Deps struct {
 	Log zerolog.Logger
 	// Ops are the ops the worker runs; nil means PlatformRegistry().
 	Ops *Registry
+	// Now is the clock of the circuit breakers; nil means time.Now.
+	Now func() time.Time
 }
 
 // worker is the state of one Run.
@@ -37,10 +40,14 @@ type worker struct {
 	nc        *nats.Conn
 	js        jetstream.JetStream
 	kv        jetstream.KeyValue
+	tiles     TileStore
+	cache     *tilecache.Client
+	held      *holdings
 	log       zerolog.Logger
 	tracer    trace.Tracer
 	ops       *Registry
 	limits    opLimits
+	breakers  *breakers
 	slots     *slots
 	tracker   *tracker
 	host      string
@@ -51,9 +58,16 @@ type worker struct {
 	// draining is closed when the drain starts: tasks waiting for their
 	// op's limit are handed back.
 	draining chan struct{}
+	// kick asks the heartbeat for a registration write now (a breaker
+	// changed state); one buffered token is enough.
+	kick chan struct{}
 
 	completed atomic.Uint64
 	failed    atomic.Uint64
+
+	// offered is set when the scheduler offered this worker a task on its
+	// directed consumers (data locality); the puller looks there first.
+	offered atomic.Bool
 
 	regMu sync.Mutex // serializes registration writes
 	state events.WorkerState
@@ -89,6 +103,7 @@ func Run(ctx context.Context, deps Deps, cfg Config) error {
 		cfg:       cfg,
 		nc:        deps.NC,
 		js:        deps.JS,
+		held:      newHoldings(),
 		log:       deps.Log.With().Str("worker_id", cfg.ID).Logger(),
 		tracer:    otel.Tracer(TracerName),
 		ops:       ops,
@@ -98,19 +113,38 @@ func Run(ctx context.Context, deps Deps, cfg Config) error {
 		host:      host,
 		startedAt: time.Now().UTC(),
 		draining:  make(chan struct{}),
+		kick:      make(chan struct{}, 1),
 	}
+	now := deps.Now
+	if now == nil {
+		now = time.Now
+	}
+	w.breakers = newBreakers(cfg.Breaker, ops.Names(), now, w.onBreakerChange)
 	return w.run(ctx)
 }
 
 func (w *worker) run(ctx context.Context) error {
-	consumers, subs, signal, err := w.start(ctx)
+	consumers, directed, subs, signal, err := w.startRetrying(ctx)
 	if err != nil {
-		unsubscribe(subs)
 		if ctx.Err() != nil {
 			return nil // stopped while starting
 		}
 		return err
 	}
+	cache, err := tilecache.New(ctx, w.nc, w.js, tilecache.Config{
+		NearMaxBytes: w.cfg.NearCacheBytes, Writer: w.cfg.ID, OnNear: w.held.changed,
+		OnError: func(err error) { w.log.Warn().Err(err).Msg("tile cache watch") },
+	})
+	if err != nil {
+		unsubscribe(subs)
+		_ = w.deregister(context.WithoutCancel(ctx))
+		if ctx.Err() != nil {
+			return nil
+		}
+		return fmt.Errorf("tile cache: %w", err)
+	}
+	defer func() { _ = cache.Close() }()
+	w.cache, w.tiles = cache, cache
 	w.log.Info().Str("pool", w.cfg.Pool).Int("capacity", w.cfg.Capacity).Msg("worker started")
 
 	// Tasks and the loops that serve them outlive ctx: they end in drain.
@@ -121,6 +155,7 @@ func (w *worker) run(ctx context.Context) error {
 	var bg sync.WaitGroup
 	bg.Go(func() { w.heartbeat(loops) })
 	bg.Go(func() { w.progress(loops) })
+	bg.Go(func() { w.announce(loops, w.held) })
 
 	weights := make([]int, len(events.Priorities))
 	for i, p := range events.Priorities {
@@ -128,6 +163,8 @@ func (w *worker) run(ctx context.Context) error {
 	}
 	p := &puller{
 		consumers: consumers,
+		directed:  directed,
+		offered:   &w.offered,
 		credits:   newCredits(weights, min(w.cfg.Capacity, w.cfg.MaxBatch)),
 		maxBatch:  w.cfg.MaxBatch,
 		idlePoll:  w.cfg.IdlePoll,
@@ -155,29 +192,35 @@ func (w *worker) run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("worker stop: %w", err)
 	}
-	w.log.Info().Uint64("completed", w.completed.Load()).Uint64("failed", w.failed.Load()).Msg("worker stopped")
+	w.log.Info().Uint64("completed", w.completed.Load()).Uint64("failed", w.failed.Load()).
+		Uint64("refused", w.breakers.refusedTotal()).Msg("worker stopped")
 	return nil
 }
 
 // start provisions the pool, binds its consumers, subscribes to wake-ups
 // and cancellations, and registers the worker. The subscriptions it returns
 // are to be removed by the caller, also on error.
-func (w *worker) start(ctx context.Context) (consumers []jetstream.Consumer, subs []*nats.Subscription, signal <-chan struct{}, err error) {
+func (w *worker) start(ctx context.Context) (consumers, directed []jetstream.Consumer, subs []*nats.Subscription, signal <-chan struct{}, err error) {
 	if err := events.EnsureTopology(ctx, w.js, w.cfg.Topology); err != nil {
-		return nil, nil, nil, err
+		return nil, nil, nil, nil, err
 	}
 	if err := events.EnsurePool(ctx, w.js, w.cfg.Topology, w.cfg.Pool); err != nil {
-		return nil, nil, nil, err
+		return nil, nil, nil, nil, err
 	}
 	if w.kv, err = w.js.KeyValue(ctx, events.BucketWorkers); err != nil {
-		return nil, nil, nil, fmt.Errorf("bind bucket %s: %w", events.BucketWorkers, err)
+		return nil, nil, nil, nil, fmt.Errorf("bind bucket %s: %w", events.BucketWorkers, err)
 	}
 	for _, p := range events.Priorities {
 		c, err := w.js.Consumer(ctx, events.TaskStream(p), events.PoolConsumer(w.cfg.Pool))
 		if err != nil {
-			return nil, nil, nil, fmt.Errorf("bind consumer %s on %s: %w", events.PoolConsumer(w.cfg.Pool), events.TaskStream(p), err)
+			return nil, nil, nil, nil, fmt.Errorf("bind consumer %s on %s: %w", events.PoolConsumer(w.cfg.Pool), events.TaskStream(p), err)
 		}
 		consumers = append(consumers, c)
+		d, err := w.js.CreateOrUpdateConsumer(ctx, events.TaskStream(p), w.directedConsumerConfig(p))
+		if err != nil {
+			return nil, nil, nil, nil, fmt.Errorf("ensure consumer %s on %s: %w", events.DirectedConsumer(w.cfg.ID), events.TaskStream(p), err)
+		}
+		directed = append(directed, d)
 	}
 	// A wake-up is a hint: one buffered token is enough and none is lost.
 	wake := make(chan struct{}, 1)
@@ -188,27 +231,43 @@ func (w *worker) start(ctx context.Context) (consumers []jetstream.Consumer, sub
 		}
 	})
 	if err != nil {
-		return nil, nil, nil, fmt.Errorf("subscribe %s: %w", events.TaskSignalSubject(w.cfg.Pool), err)
+		return nil, nil, nil, nil, fmt.Errorf("subscribe %s: %w", events.TaskSignalSubject(w.cfg.Pool), err)
 	}
 	subs = append(subs, sig)
+	offer, err := w.nc.Subscribe(events.DirectedSignalSubject(w.cfg.Pool, w.cfg.ID), func(*nats.Msg) {
+		w.offered.Store(true)
+		select {
+		case wake <- struct{}{}:
+		default:
+		}
+	})
+	if err != nil {
+		return nil, nil, subs, nil, fmt.Errorf("subscribe %s: %w", events.DirectedSignalSubject(w.cfg.Pool, w.cfg.ID), err)
+	}
+	subs = append(subs, offer)
+	superseded, err := w.nc.Subscribe(events.SupersededTaskEvents, w.onSuperseded)
+	if err != nil {
+		return nil, nil, subs, nil, fmt.Errorf("subscribe %s: %w", events.SupersededTaskEvents, err)
+	}
+	subs = append(subs, superseded)
 	for _, subject := range events.StoppedJobEvents {
 		stops, err := w.nc.Subscribe(subject, w.onJobCancelled)
 		if err != nil {
-			return nil, subs, nil, fmt.Errorf("subscribe %s: %w", subject, err)
+			return nil, nil, subs, nil, fmt.Errorf("subscribe %s: %w", subject, err)
 		}
 		subs = append(subs, stops)
 	}
 	if err := w.nc.FlushTimeout(w.cfg.PublishTimeout); err != nil {
-		return nil, subs, nil, fmt.Errorf("flush subscriptions: %w", err)
+		return nil, nil, subs, nil, fmt.Errorf("flush subscriptions: %w", err)
 	}
 	if err := w.register(ctx); err != nil {
 		// Best effort: the bucket's TTL removes a leftover registration anyway.
 		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), w.cfg.PublishTimeout)
 		defer cancel()
 		_ = w.kv.Delete(dctx, w.cfg.ID)
-		return nil, subs, nil, err
+		return nil, nil, subs, nil, err
 	}
-	return consumers, subs, wake, nil
+	return consumers, directed, subs, wake, nil
 }
 
 func unsubscribe(subs []*nats.Subscription) {
@@ -216,4 +275,54 @@ func unsubscribe(subs []*nats.Subscription) {
 		// An error means the connection is closed, which removed it anyway.
 		_ = s.Unsubscribe()
 	}
+}
+
+// directedConsumerConfig is this worker's own consumer of the tasks offered
+// to it on priority p. It outlives a restart under the same id and
+// disappears once nobody pulls from it for a while (a lost worker's offers
+// lapse to the shared queue anyway).
+func (w *worker) directedConsumerConfig(p events.Priority) jetstream.ConsumerConfig {
+	return jetstream.ConsumerConfig{
+		Durable:           events.DirectedConsumer(w.cfg.ID),
+		FilterSubject:     events.DirectedTaskSubject(p, w.cfg.Pool, w.cfg.ID),
+		AckPolicy:         jetstream.AckExplicitPolicy,
+		AckWait:           w.cfg.Topology.TaskAckWait,
+		MaxDeliver:        -1,
+		MaxAckPending:     max(w.cfg.Capacity, 1) * 4,
+		InactiveThreshold: max(10*w.cfg.Topology.WorkerTTL, time.Minute),
+		Replicas:          w.cfg.Topology.Replicas,
+	}
+}
+
+// startRetrying runs start until it succeeds, ctx is done, the connection
+// is closed for good, or the configuration is refused: on a busy or
+// degraded cluster (a node lost, leaders being elected) provisioning can
+// time out for a while, and a worker should wait that out rather than exit.
+func (w *worker) startRetrying(ctx context.Context) (consumers, directed []jetstream.Consumer, subs []*nats.Subscription, signal <-chan struct{}, err error) {
+	backoff := 100 * time.Millisecond
+	for {
+		consumers, directed, subs, signal, err = w.start(ctx)
+		if err == nil {
+			return consumers, directed, subs, signal, nil
+		}
+		unsubscribe(subs)
+		if ctx.Err() != nil || w.nc.IsClosed() || !retryable(err) {
+			return nil, nil, nil, nil, err
+		}
+		w.log.Warn().Err(err).Dur("retry_in", backoff).Msg("start failed, retrying")
+		select {
+		case <-ctx.Done():
+			return nil, nil, nil, nil, ctx.Err()
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, 5*time.Second)
+	}
+}
+
+// retryable: the cluster was slow or busy, not the request wrong.
+func retryable(err error) bool {
+	return errors.Is(err, context.DeadlineExceeded) || errors.Is(err, nats.ErrTimeout) ||
+		errors.Is(err, jetstream.ErrNoHeartbeat) || errors.Is(err, nats.ErrNoResponders) ||
+		errors.Is(err, jetstream.ErrJetStreamNotEnabled) || strings.Contains(err.Error(), "timeout") ||
+		strings.Contains(err.Error(), "no suitable peers") || strings.Contains(err.Error(), "insufficient resources")
 }

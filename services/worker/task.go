@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -39,6 +40,13 @@ func (w *worker) handle(base context.Context, msg jetstream.Msg) {
 		return
 	}
 	log := w.log.With().Str("job_id", m.JobID).Str("task_id", m.TaskID).Logger()
+	if m.DirectedTo != "" && (m.DirectedTo != w.cfg.ID || (m.LocalUntil != nil && time.Now().After(*m.LocalUntil))) {
+		// A lapsed offer: the shared copy of the attempt is (or will be)
+		// released to every worker, which runs it.
+		log.Debug().Msg("lapsed task offer dropped")
+		w.ack(msg, log)
+		return
+	}
 	if md, err := msg.Metadata(); err == nil && md.NumDelivered > uint64(w.cfg.Topology.TaskMaxDeliver) {
 		w.lost(base, msg, m, md.NumDelivered, log)
 		return
@@ -50,6 +58,12 @@ func (w *worker) handle(base context.Context, msg jetstream.Msg) {
 		return
 	}
 	defer w.tracker.remove(h)
+	// An open breaker refuses the task before it waits for its op's limit,
+	// and again (the breaker may have opened meanwhile) once it has it.
+	if delay, refuse := w.breakers.blocked(m.Op); refuse {
+		w.refuse(msg, m, delay, log)
+		return
+	}
 	release, err := w.limits.acquire(ctx, m.Op, w.draining)
 	if err != nil {
 		w.notStarted(msg, err, log)
@@ -60,16 +74,22 @@ func (w *worker) handle(base context.Context, msg jetstream.Msg) {
 		w.notStarted(msg, context.Cause(ctx), log)
 		return
 	}
-	w.execute(ctx, msg, m, log)
+	p, ok := w.admit(msg, m, log)
+	if !ok {
+		return
+	}
+	w.execute(ctx, msg, m, p, log)
 }
 
 // lost settles an attempt delivered more than TaskMaxDeliver times without an
-// ack: the workers that held it died or hung. It is not run again here; it
-// is reported failed so the scheduler retries it with backoff or, past its
-// attempts, dead-letters it, instead of the task killing worker after worker.
+// ack: the workers that held it died or hung, or refused it because their
+// op's circuit breaker was open (a refusal is a Nak, which counts as a
+// delivery). It is not run again here; it is reported failed so the
+// scheduler retries it with backoff or, past its attempts, dead-letters it,
+// instead of the task killing worker after worker.
 func (w *worker) lost(ctx context.Context, msg jetstream.Msg, m events.TaskMessage, deliveries uint64, log zerolog.Logger) {
 	e := w.taskEvent(m, events.TaskFailed)
-	e.Error = fmt.Sprintf("delivered %d times without an ack (task_max_deliver %d): the workers that held it died or hung", deliveries-1, w.cfg.Topology.TaskMaxDeliver)
+	e.Error = fmt.Sprintf("delivered %d times without an ack (task_max_deliver %d): refused by open circuit breakers or held by workers that died or hung", deliveries-1, w.cfg.Topology.TaskMaxDeliver)
 	if err := w.publishTaskEventAcked(ctx, e); err != nil {
 		log.Warn().Err(err).Msg("lost attempt not reported")
 		if err := msg.NakWithDelay(eventRetryDelay); err != nil {
@@ -84,8 +104,8 @@ func (w *worker) lost(ctx context.Context, msg jetstream.Msg, m events.TaskMessa
 
 // notStarted settles a task given up while it waited for its op's limit.
 func (w *worker) notStarted(msg jetstream.Msg, cause error, log zerolog.Logger) {
-	if errors.Is(cause, ErrJobCancelled) {
-		log.Debug().Msg("task of cancelled job skipped")
+	if errors.Is(cause, ErrJobCancelled) || errors.Is(cause, ErrSuperseded) {
+		log.Debug().Err(cause).Msg("task skipped")
 		w.ack(msg, log)
 		return
 	}
@@ -95,8 +115,9 @@ func (w *worker) notStarted(msg jetstream.Msg, cause error, log zerolog.Logger) 
 	}
 }
 
-// execute runs a decoded task and reports its outcome.
-func (w *worker) execute(ctx context.Context, msg jetstream.Msg, m events.TaskMessage, log zerolog.Logger) {
+// execute runs a decoded task, tells its op's breaker how it ended and
+// reports its outcome.
+func (w *worker) execute(ctx context.Context, msg jetstream.Msg, m events.TaskMessage, p permit, log zerolog.Logger) {
 	ctx = events.ExtractTrace(ctx, msg.Headers())
 	ctx, span := w.tracer.Start(ctx, "task "+m.Op,
 		trace.WithSpanKind(trace.SpanKindConsumer),
@@ -115,12 +136,16 @@ func (w *worker) execute(ctx context.Context, msg jetstream.Msg, m events.TaskMe
 	start := time.Now()
 	result, err := w.runOp(ctx, m, log)
 	elapsed := time.Since(start)
+	p.done(outcomeOf(err, context.Cause(ctx)))
 
 	e := w.taskEvent(m, events.TaskSucceeded)
 	e.DurationMS = float64(elapsed) / float64(time.Millisecond)
 	switch cause := context.Cause(ctx); {
 	case err == nil:
 		e.Result = result
+		// What the task wrote is announced before its completion, so the
+		// tasks the completion releases can be offered to this worker.
+		w.sendHoldings()
 	case errors.Is(cause, ErrDraining):
 		// The worker stops: hand the task back at once, report nothing.
 		span.SetStatus(codes.Error, "handed back")
@@ -129,8 +154,8 @@ func (w *worker) execute(ctx context.Context, msg jetstream.Msg, m events.TaskMe
 			log.Warn().Err(err).Msg("nak failed")
 		}
 		return
-	case errors.Is(cause, ErrJobCancelled):
-		e.State, e.Error = events.TaskCancelled, ErrJobCancelled.Error()
+	case errors.Is(cause, ErrJobCancelled), errors.Is(cause, ErrSuperseded):
+		e.State, e.Error = events.TaskCancelled, cause.Error()
 	default:
 		e.State, e.Error, e.Permanent = events.TaskFailed, err.Error(), IsPermanent(err)
 	}
@@ -191,13 +216,17 @@ func (w *worker) runOp(ctx context.Context, m events.TaskMessage, log zerolog.Lo
 	}
 	runCtx, cancel := context.WithTimeoutCause(ctx, timeout, &timeoutError{after: timeout})
 	defer cancel()
-	result, err := call(runCtx, op, Task{TaskMessage: m, WorkerID: w.cfg.ID, JS: w.js, Log: log})
+	cp := new(atomic.Bool)
+	result, err := call(runCtx, op, Task{TaskMessage: m, WorkerID: w.cfg.ID, JS: w.js, Tiles: w.tiles, DataDirs: w.cfg.DataDirs, Log: log, checkpoint: cp})
+	if err == nil && cp.Load() {
+		w.clearCheckpoint(ctx, m)
+	}
 	var te *timeoutError
 	if err != nil && ctx.Err() == nil && errors.As(context.Cause(runCtx), &te) {
 		return nil, te
 	}
 	if err == nil && len(result) > 0 && !json.Valid(result) {
-		return nil, Permanent(fmt.Errorf("op %s returned a result that is not JSON", m.Op))
+		return nil, Permanent(&badResultError{op: m.Op})
 	}
 	return result, err
 }

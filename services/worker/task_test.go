@@ -196,7 +196,7 @@ func TestAttemptDeliveredPastMaxDeliverIsReportedLost(t *testing.T) {
 	cfg.Topology = topo
 	h.start(cfg, nil)
 	ev := h.await("jl", "poison", events.TaskFailed)
-	assert.Contains(t, ev.Error, "delivered 2 times without an ack")
+	assert.Contains(t, ev.Error, "delivered 2 times without an ack (task_max_deliver 2): refused by open circuit breakers or held by workers that died or hung")
 	assert.False(t, ev.Permanent)
 	_, started := h.find("jl", "poison", events.TaskStarted)
 	assert.False(t, started, "a lost attempt is not run again")

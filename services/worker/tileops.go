@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/paulmach/orb/maptile"
@@ -26,7 +27,7 @@ func tileCut(ctx context.Context, t Task) (json.RawMessage, error) {
 	if err := decodeParams(t, &p); err != nil {
 		return nil, err
 	}
-	src, err := getRaster(ctx, t.JS, p.Source)
+	src, err := getRaster(ctx, t.Tiles, p.Source)
 	if err != nil {
 		return nil, err
 	}
@@ -43,7 +44,7 @@ func tileCut(ctx context.Context, t Task) (json.RawMessage, error) {
 		if err != nil {
 			return nil, Permanent(fmt.Errorf("cut %s: %w", name, err))
 		}
-		if _, err := putRaster(ctx, t.JS, name, sub, false); err != nil {
+		if _, err := putRaster(ctx, t.Tiles, name, sub, false); err != nil {
 			return nil, err
 		}
 	}
@@ -56,7 +57,13 @@ func tileTerrain(ctx context.Context, t Task) (json.RawMessage, error) {
 	if err := decodeParams(t, &p); err != nil {
 		return nil, err
 	}
-	in, err := getRaster(ctx, t.JS, p.Input)
+	var in *raster.Raster
+	var err error
+	if p.InputPath != "" {
+		in, err = readWindow(t.DataDirs, p.InputPath, p.Tile.Read)
+	} else {
+		in, err = getRaster(ctx, t.Tiles, p.Input)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -93,7 +100,7 @@ func tileTerrain(ctx context.Context, t Task) (json.RawMessage, error) {
 	if err != nil {
 		return nil, Permanent(fmt.Errorf("%s of %s: %w", t.Op, p.Input, err))
 	}
-	return putRaster(ctx, t.JS, p.Output, out, false)
+	return putRaster(ctx, t.Tiles, p.Output, out, false)
 }
 
 // tileBandMath evaluates an expression over the bands of aligned tiles.
@@ -102,9 +109,16 @@ func tileBandMath(ctx context.Context, t Task) (json.RawMessage, error) {
 	if err := decodeParams(t, &p); err != nil {
 		return nil, err
 	}
-	srcs := make([]*raster.Raster, 0, len(p.Inputs))
+	srcs := make([]*raster.Raster, 0, len(p.Inputs)+len(p.InputPaths))
 	for _, name := range p.Inputs {
-		r, err := getRaster(ctx, t.JS, name)
+		r, err := getRaster(ctx, t.Tiles, name)
+		if err != nil {
+			return nil, err
+		}
+		srcs = append(srcs, r)
+	}
+	for _, path := range p.InputPaths {
+		r, err := readWindow(t.DataDirs, path, *p.Window)
 		if err != nil {
 			return nil, err
 		}
@@ -114,7 +128,7 @@ func tileBandMath(ctx context.Context, t Task) (json.RawMessage, error) {
 	if err != nil {
 		return nil, Permanent(fmt.Errorf("band math %q: %w", p.Expr, err))
 	}
-	return putRaster(ctx, t.JS, p.Output, out, false)
+	return putRaster(ctx, t.Tiles, p.Output, out, false)
 }
 
 // tileAssemble pastes result tiles into one raster and writes it as a COG.
@@ -130,7 +144,7 @@ func tileAssemble(ctx context.Context, t Task) (json.RawMessage, error) {
 	var dst *raster.Raster
 	for _, tile := range tiles {
 		name := events.TileObject(p.Prefix, tile.Core.X, tile.Core.Y)
-		r, err := getRaster(ctx, t.JS, name)
+		r, err := getRaster(ctx, t.Tiles, name)
 		if err != nil {
 			return nil, err
 		}
@@ -146,8 +160,12 @@ func tileAssemble(ctx context.Context, t Task) (json.RawMessage, error) {
 			return nil, Permanent(fmt.Errorf("paste %s: %w", name, err))
 		}
 	}
-	return putRaster(ctx, t.JS, p.Output, dst, true)
+	return putRaster(ctx, t.Tiles, p.Output, dst, true)
 }
+
+// xyzCheckpointEvery is how many web-map tiles tile_xyz writes between
+// checkpoints.
+const xyzCheckpointEvery = 64
 
 // tileXYZ renders a raster as web-mercator PNG tiles.
 func tileXYZ(ctx context.Context, t Task) (json.RawMessage, error) {
@@ -155,7 +173,7 @@ func tileXYZ(ctx context.Context, t Task) (json.RawMessage, error) {
 	if err := decodeParams(t, &p); err != nil {
 		return nil, err
 	}
-	src, err := getRaster(ctx, t.JS, p.Input)
+	src, err := getRaster(ctx, t.Tiles, p.Input)
 	if err != nil {
 		return nil, err
 	}
@@ -170,11 +188,22 @@ func tileXYZ(ctx context.Context, t Task) (json.RawMessage, error) {
 			return nil, Permanent(fmt.Errorf("zooms %d..%d need more than %d tiles", p.MinZoom, p.MaxZoom, events.MaxXYZTiles))
 		}
 	}
-	store, err := t.JS.ObjectStore(ctx, events.ObjectTiles)
-	if err != nil {
-		return nil, fmt.Errorf("open object store %s: %w", events.ObjectTiles, err)
+	// Progress is checkpointed: a rerun skips the tiles already written.
+	done := 0
+	if cp, err := t.LoadCheckpoint(ctx); err == nil {
+		if n, err := strconv.Atoi(string(cp)); err == nil && n >= 0 && n <= len(tiles) {
+			done = n
+		}
 	}
-	for _, tile := range tiles {
+	for i, tile := range tiles {
+		if i < done {
+			continue
+		}
+		if i > done && i%xyzCheckpointEvery == 0 {
+			if err := t.SaveCheckpoint(ctx, []byte(strconv.Itoa(i))); err != nil {
+				return nil, err
+			}
+		}
 		img, err := raster.XYZTile(src, tile, raster.XYZOptions{Band: p.Band, Min: p.Min, Max: p.Max})
 		if err != nil {
 			return nil, Permanent(err)
@@ -184,11 +213,11 @@ func tileXYZ(ctx context.Context, t Task) (json.RawMessage, error) {
 			return nil, Permanent(err)
 		}
 		name := fmt.Sprintf("%s/%d/%d/%d.png", p.Prefix, tile.Z, tile.X, tile.Y)
-		if _, err := store.PutBytes(ctx, name, buf.Bytes()); err != nil {
+		if err := t.Tiles.Put(ctx, name, buf.Bytes()); err != nil {
 			return nil, fmt.Errorf("put object %q: %w", name, err)
 		}
 	}
-	return json.Marshal(map[string]any{"prefix": p.Prefix, "tiles": len(tiles)})
+	return json.Marshal(map[string]any{"prefix": p.Prefix, "tiles": len(tiles), "resumed_at": done})
 }
 
 // TileResult is what a tile op that writes an object returns.
@@ -200,12 +229,8 @@ type TileResult struct {
 	Height int    `json:"height"`
 }
 
-func getRaster(ctx context.Context, js jetstream.JetStream, name string) (*raster.Raster, error) {
-	store, err := js.ObjectStore(ctx, events.ObjectTiles)
-	if err != nil {
-		return nil, fmt.Errorf("open object store %s: %w", events.ObjectTiles, err)
-	}
-	data, err := store.GetBytes(ctx, name)
+func getRaster(ctx context.Context, tiles TileStore, name string) (*raster.Raster, error) {
+	data, err := tiles.Get(ctx, name)
 	if errors.Is(err, jetstream.ErrObjectNotFound) {
 		return nil, Permanent(fmt.Errorf("object %q not found in %s", name, events.ObjectTiles))
 	}
@@ -220,7 +245,7 @@ func getRaster(ctx context.Context, js jetstream.JetStream, name string) (*raste
 }
 
 // putRaster writes r as a ZSTD GeoTIFF (a Deflate COG when cog is set).
-func putRaster(ctx context.Context, js jetstream.JetStream, name string, r *raster.Raster, cog bool) (json.RawMessage, error) {
+func putRaster(ctx context.Context, tiles TileStore, name string, r *raster.Raster, cog bool) (json.RawMessage, error) {
 	var buf bytes.Buffer
 	var err error
 	if cog {
@@ -235,11 +260,7 @@ func putRaster(ctx context.Context, js jetstream.JetStream, name string, r *rast
 	if err != nil {
 		return nil, Permanent(fmt.Errorf("encode %q: %w", name, err))
 	}
-	store, err := js.ObjectStore(ctx, events.ObjectTiles)
-	if err != nil {
-		return nil, fmt.Errorf("open object store %s: %w", events.ObjectTiles, err)
-	}
-	if _, err := store.PutBytes(ctx, name, buf.Bytes()); err != nil {
+	if err := tiles.Put(ctx, name, buf.Bytes()); err != nil {
 		return nil, fmt.Errorf("put object %q: %w", name, err)
 	}
 	sum := sha256.Sum256(buf.Bytes())

@@ -48,3 +48,15 @@ func TestCancelJobCancelsOnlyItsTasks(t *testing.T) {
 	assert.True(t, ok)
 	assert.ErrorIs(t, context.Cause(ctx3), ErrDraining, "tasks added after cancelAll are cancelled too")
 }
+
+func TestCancelTaskStopsOnlyThatTask(t *testing.T) {
+	t.Parallel()
+	tr := newTracker()
+	now := time.Now()
+	_, ctx1, _ := tr.add(context.Background(), events.TaskMessage{Tenant: "t", JobID: "a", TaskID: "x"}, nil, now)
+	_, ctx2, _ := tr.add(context.Background(), events.TaskMessage{Tenant: "t", JobID: "a", TaskID: "y"}, nil, now)
+	assert.Equal(t, 1, tr.cancelTask(events.JobKey("t", "a"), "x", ErrSuperseded))
+	assert.ErrorIs(t, context.Cause(ctx1), ErrSuperseded)
+	assert.NoError(t, ctx2.Err())
+	assert.Zero(t, tr.cancelTask(events.JobKey("t", "b"), "x", ErrSuperseded))
+}
