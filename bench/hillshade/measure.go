@@ -62,6 +62,7 @@ func medianOf[T ~int64](ts timings, f func(stage) T) T {
 type results struct {
 	gdal, ours, tiled timings
 	cluster           []clusterRun
+	clusterPath       []clusterRun
 	workers           int // goroutines of the tiled run (GOMAXPROCS)
 	tiles             int // tiles of the tiled run
 	verify            []verdict
@@ -107,16 +108,21 @@ func measure(ctx context.Context, cfg config, in string, outs outputs, stderr io
 			line += fmt.Sprintf(", ours tiled %s (compute %s)", secs(t.wall), secs(t.compute.Wall))
 		}
 		if cfg.cluster > 0 {
-			c, err := timeCluster(ctx, in, outs.cluster, cfg.cluster)
+			c, err := timeCluster(ctx, in, outs.cluster, cfg.cluster, false)
 			if err != nil {
 				return res, fmt.Errorf("cluster hillshade: %w", err)
 			}
 			res.cluster = append(res.cluster, c)
+			debug.FreeOSMemory() // a GC, then the memory back to the OS
+			cp, err := timeCluster(ctx, in, outs.clusterPath, cfg.cluster, true)
+			if err != nil {
+				return res, fmt.Errorf("cluster hillshade by path: %w", err)
+			}
+			res.clusterPath = append(res.clusterPath, cp)
 			// The cluster ran in this process: hand its memory back so that
 			// the next runs of the other tools do not compete with it.
-			runtime.GC()
-			debug.FreeOSMemory()
-			line += fmt.Sprintf(", cluster %s (job %s)", secs(c.total), secs(c.job))
+			debug.FreeOSMemory() // a GC, then the memory back to the OS
+			line += fmt.Sprintf(", cluster %s (job %s), cluster by path %s", secs(c.total), secs(c.job), secs(cp.total))
 		}
 		fmt.Fprintln(stderr, line)
 	}

@@ -17,8 +17,12 @@ type verdict struct {
 	grid    string  // a mismatch of size, type, nodata or georeferencing; "" if none
 }
 
-// ok reports whether the output is gdaldem's, pixel for pixel.
-func (v verdict) ok() bool { return v.grid == "" && v.differ == 0 }
+// ok reports whether the output agrees with gdaldem's as GEOSPATIAL.md
+// asks: the same grid, every pixel within 1. (Bit for bit is not
+// reachable across machines: on an AMD EPYC, glibc's FMA variants of the
+// math functions gdaldem calls move a few hundred of 64 million pixels by
+// one gray level against an Intel Xeon's result, while ours do not move.)
+func (v verdict) ok() bool { return v.grid == "" && v.maxDiff <= 1 }
 
 // verify compares our outputs with gdaldem's.
 func verify(outs outputs, tiled, cluster bool) ([]verdict, error) {
@@ -32,8 +36,10 @@ func verify(outs outputs, tiled, cluster bool) ([]verdict, error) {
 	}
 	if cluster {
 		files = append(files, struct{ name, path string }{"cluster (the assembled COG)", outs.cluster})
+		files = append(files, struct{ name, path string }{"cluster reading the DEM by path (the assembled COG)", outs.clusterPath})
 	}
 	var vs []verdict
+	var ours *raster.Raster
 	for _, f := range files {
 		got, err := raster.ReadFile(f.path)
 		if err != nil {
@@ -42,6 +48,15 @@ func verify(outs outputs, tiled, cluster bool) ([]verdict, error) {
 		v := compare(want, got)
 		v.name = f.name
 		vs = append(vs, v)
+		if f.path == outs.ours {
+			ours = got // the first file: the others are compared with it
+		} else {
+			// The tiled and cluster outputs must be the one process's, bit
+			// for bit: no seams.
+			if s := compare(ours, got); s.grid != "" || s.differ > 0 {
+				return nil, fmt.Errorf("%s differs from the one process's output in %d pixels %s", f.name, s.differ, s.grid)
+			}
+		}
 	}
 	return vs, nil
 }

@@ -126,29 +126,11 @@ func fetchOutput(ctx context.Context, store jetstream.ObjectStore, object, dir, 
 
 // fetchXYZ downloads the web-map tiles stored under prefix into dir.
 func fetchXYZ(ctx context.Context, store jetstream.ObjectStore, prefix, dir string) (int, string, error) {
-	objs, err := store.List(ctx)
-	if err != nil {
-		return 0, "", fmt.Errorf("list %s: %w", events.ObjectTiles, err)
+	n, err := pipeline.DownloadPrefix(ctx, store, prefix, dir)
+	if err == nil && n == 0 {
+		err = fmt.Errorf("no web-map tiles under %s", prefix)
 	}
-	n := 0
-	for _, o := range objs {
-		rel, ok := strings.CutPrefix(o.Name, prefix+"/")
-		if !ok {
-			continue
-		}
-		dst := filepath.Join(dir, filepath.FromSlash(rel))
-		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
-			return n, dir, err
-		}
-		if err := store.GetFile(ctx, o.Name, dst); err != nil {
-			return n, dir, fmt.Errorf("download %s: %w", o.Name, err)
-		}
-		n++
-	}
-	if n == 0 {
-		return 0, dir, fmt.Errorf("no web-map tiles under %s", prefix)
-	}
-	return n, dir, nil
+	return n, dir, err
 }
 
 // checkOutput recomputes the pipeline in this process and compares.

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"path/filepath"
 	"strconv"
 	"time"
 
@@ -13,6 +14,9 @@ import (
 
 	"github.com/geocluster/geocluster/internal/onebox"
 	"github.com/geocluster/geocluster/libs/events"
+	"github.com/geocluster/geocluster/services/cache"
+	"github.com/geocluster/geocluster/services/scheduler"
+	"github.com/geocluster/geocluster/services/worker"
 )
 
 const usage = `usage: geocluster [serve|demo] [flags]
@@ -32,6 +36,7 @@ type options struct {
 	port     int
 	httpPort int
 	workers  int
+	caches   int
 	logLevel string
 	demoData string
 	out      string
@@ -66,6 +71,7 @@ func parse(args []string, getenv func(string) string, stderr io.Writer) (options
 	fs.IntVar(&o.port, "port", defPort, "NATS client port (-1: pick a free one)")
 	fs.IntVar(&o.httpPort, "http-port", 0, "NATS monitoring port (0: off, -1: pick)")
 	fs.IntVar(&o.workers, "workers", 2, "number of workers")
+	fs.IntVar(&o.caches, "cache-nodes", 1, "number of tile cache nodes (0: none; workers then read tiles from the object store)")
 	fs.StringVar(&o.logLevel, "log-level", envOr("GEO_LOG_LEVEL", "warn"), "log level: debug, info, warn, error")
 	fs.StringVar(&o.demoData, "demo-data", envOr("GEO_DEMO_DATA", "../shared/data"), "folder of sample GeoTIFFs (demo)")
 	fs.StringVar(&o.out, "out", "out/demo", "folder the demo writes its results to (demo)")
@@ -77,6 +83,9 @@ func parse(args []string, getenv func(string) string, stderr io.Writer) (options
 	}
 	if o.workers < 1 {
 		return o, errors.New("--workers: at least 1")
+	}
+	if o.caches < 0 {
+		return o, errors.New("--cache-nodes: not negative")
 	}
 	return o, nil
 }
@@ -100,6 +109,23 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return err
 	}
 	cfg := onebox.DefaultConfig()
+	// The services read their own GEO_<SERVICE>_* settings, as they do
+	// when they run as separate processes.
+	if cfg.Worker, err = worker.LoadConfig(getenv); err != nil {
+		return err
+	}
+	if cfg.Scheduler, err = scheduler.LoadConfig(getenv); err != nil {
+		return err
+	}
+	if cfg.Cache, err = cache.LoadConfig(getenv); err != nil {
+		return err
+	}
+	if o.cmd == "demo" && len(cfg.Worker.DataDirs) == 0 {
+		if abs, err := filepath.Abs(o.demoData); err == nil {
+			cfg.Worker.DataDirs = []string{abs}
+		}
+	}
+	cfg.CacheNodes = o.caches
 	cfg.DataDir, cfg.Memory = o.dataDir, o.memory
 	cfg.Host, cfg.Port, cfg.HTTPPort = o.host, o.port, o.httpPort
 	cfg.Workers, cfg.Topology, cfg.Log = o.workers, topo, log
@@ -114,7 +140,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	case o.dataDir == "":
 		storage = "file storage in a temporary directory"
 	}
-	fmt.Fprintf(stdout, "geocluster: NATS JetStream on %s (%s), scheduler + %d workers\n", cl.URL(), storage, o.workers)
+	fmt.Fprintf(stdout, "geocluster: NATS JetStream on %s (%s), scheduler + %d workers + %d tile cache nodes\n", cl.URL(), storage, o.workers, o.caches)
 	if o.httpPort != 0 {
 		fmt.Fprintf(stdout, "geocluster: NATS monitoring on http://%s/\n", cl.Server.MonitorAddr())
 	}

@@ -22,6 +22,9 @@ func (a *app) pipelineCommand() *cobra.Command {
 		spec     pipeline.Spec
 		az, alt  float64
 		progress watchOptions
+		byPath   bool
+		xyzZooms string
+		stretch  []float64
 	)
 	cmd := &cobra.Command{
 		Use:   "pipeline hillshade|slope|bandmath --input FILE [--input FILE] --out DIR",
@@ -31,7 +34,10 @@ func (a *app) pipelineCommand() *cobra.Command {
 			"tile computes it, an assemble task writes a Cloud-Optimized GeoTIFF), submits it,\n" +
 			"follows it and downloads the result into --out. Examples:\n\n" +
 			"  geoctl pipeline hillshade --input dem.tif --scale 111120 --out out/\n" +
-			"  geoctl pipeline bandmath --input B4.tif --input B5.tif --expr '(b2-b1)/(b2+b1)' --out out/",
+			"  geoctl pipeline bandmath --input B4.tif --input B5.tif --expr '(b2-b1)/(b2+b1)' --out out/\n" +
+			"  geoctl pipeline hillshade --input /data/dem.tif --path --xyz 10-14 --out out/\n\n" +
+			"With --path nothing is uploaded: each tile task reads its window of the file itself,\n" +
+			"so the path must be one every worker sees under its GEO_WORKER_DATA_DIRS.",
 		Args: argsOf("OPERATION"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			spec.Op = args[0]
@@ -47,6 +53,18 @@ func (a *app) pipelineCommand() *cobra.Command {
 			if err := progress.Validate(); err != nil {
 				return err
 			}
+			if xyzZooms != "" {
+				var lo, hi int
+				if _, err := fmt.Sscanf(xyzZooms, "%d-%d", &lo, &hi); err != nil {
+					return fmt.Errorf("--xyz %q: want MIN-MAX zooms, e.g. 10-14", xyzZooms)
+				}
+				spec.XYZ = &pipeline.XYZ{MinZoom: lo, MaxZoom: hi}
+				if len(stretch) == 2 {
+					spec.XYZ.Min, spec.XYZ.Max = stretch[0], stretch[1]
+				} else if len(stretch) != 0 {
+					return fmt.Errorf("--stretch: want MIN,MAX")
+				}
+			}
 			spec.ID = id
 			if spec.ID == "" {
 				spec.ID = spec.Op + "-" + events.NewID()
@@ -61,6 +79,14 @@ func (a *app) pipelineCommand() *cobra.Command {
 					info, err := raster.ReadInfo(path)
 					if err != nil {
 						return fmt.Errorf("--input %s: %w", path, err)
+					}
+					if byPath {
+						abs, err := filepath.Abs(path)
+						if err != nil {
+							return fmt.Errorf("--input %s: %w", path, err)
+						}
+						spec.Inputs = append(spec.Inputs, pipeline.Input{Path: abs, Width: info.Width, Height: info.Height})
+						continue
 					}
 					name := fmt.Sprintf("jobs/%s/source%d/%s", spec.ID, k, filepath.Base(path))
 					f, err := os.Open(path)
@@ -99,6 +125,14 @@ func (a *app) pipelineCommand() *cobra.Command {
 					return fmt.Errorf("download %s: %w", job.Labels["output"], err)
 				}
 				fmt.Fprintln(a.stdout, dst)
+				if spec.XYZ != nil {
+					dir := filepath.Join(out, "xyz")
+					n, err := pipeline.DownloadPrefix(ctx, store, job.Labels["xyz"], dir)
+					if err != nil {
+						return err
+					}
+					fmt.Fprintf(a.stderr, "%d web-map tiles in %s\n", n, dir)
+				}
 				return nil
 			})
 		},
@@ -115,6 +149,9 @@ func (a *app) pipelineCommand() *cobra.Command {
 	f.Float64Var(&alt, "altitude", 45, "light altitude in degrees (hillshade)")
 	f.BoolVar(&spec.Percent, "percent", false, "slope in percent instead of degrees")
 	f.StringVar(&spec.Expr, "expr", "", "band math expression, e.g. (b2-b1)/(b2+b1)")
+	f.BoolVar(&byPath, "path", false, "do not upload: the workers read the inputs by their absolute paths (under their GEO_WORKER_DATA_DIRS)")
+	f.StringVar(&xyzZooms, "xyz", "", "also render web-mercator PNG tiles of these zooms, e.g. 10-14, downloaded into <out>/xyz")
+	f.Float64SliceVar(&stretch, "stretch", nil, "MIN,MAX of the values stretched onto gray levels in the PNG tiles (non-Byte outputs)")
 	progress.addFlags(cmd)
 	return cmd
 }

@@ -62,3 +62,48 @@ func TestPipelineRunsHillshadeOnARealCluster(t *testing.T) {
 	err = run(ctx, []string{"pipeline", "bandmath", "--input", dem, "--expr", "b1 +", "--out", out}, getenv, strings.NewReader(""), &stdout, &stderr)
 	require.ErrorContains(t, err, "expression")
 }
+
+// TestPipelineReadsInputsByPathAndRendersWebTiles: with --path the workers
+// read the DEM from the shared folder themselves (nothing uploaded), and
+// --xyz brings the web-map tiles home.
+func TestPipelineReadsInputsByPathAndRendersWebTiles(t *testing.T) {
+	dem, err := filepath.Abs(filepath.Join("..", "..", "..", "shared", "data", "localtileserver_co_elevation_roi.tif"))
+	require.NoError(t, err)
+	if _, err := os.Stat(dem); err != nil {
+		t.Skipf("real DEM not found at %s: %v", dem, err)
+	}
+	cfg := onebox.DefaultConfig()
+	cfg.Port, cfg.Workers, cfg.Topology = -1, 2, natstest.Topology()
+	cfg.Worker.DataDirs = []string{filepath.Dir(dem)}
+	cl, err := onebox.Start(context.Background(), cfg)
+	require.NoError(t, err)
+	t.Cleanup(func() { require.NoError(t, cl.Stop()) })
+
+	out := t.TempDir()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	var stdout, stderr bytes.Buffer
+	getenv := func(k string) string {
+		if k == envServer {
+			return cl.URL()
+		}
+		return ""
+	}
+	err = run(ctx, []string{"pipeline", "slope", "--input", dem, "--path", "--scale", "111120", "--tile-size", "300", "--xyz", "11-12", "--stretch", "0,60", "--out", out, "--progress", "none"},
+		getenv, strings.NewReader(""), &stdout, &stderr)
+	require.NoError(t, err, stderr.String())
+	assert.Contains(t, stderr.String(), "web-map tiles in "+filepath.Join(out, "xyz"))
+	pngs, err := filepath.Glob(filepath.Join(out, "xyz", "1[12]", "*", "*.png"))
+	require.NoError(t, err)
+	assert.NotEmpty(t, pngs)
+
+	got, err := raster.ReadFile(filepath.Join(out, "slope.tif"))
+	require.NoError(t, err)
+	src, err := raster.ReadFile(dem)
+	require.NoError(t, err)
+	p := raster.DefaultSlopeParams()
+	p.Scale = 111120
+	want, err := raster.Slope(src, 0, p)
+	require.NoError(t, err)
+	assert.Equal(t, want.Pix, got.Pix)
+}

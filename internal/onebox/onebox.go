@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -21,6 +22,7 @@ import (
 
 	"github.com/geocluster/geocluster/libs/embedded"
 	"github.com/geocluster/geocluster/libs/events"
+	"github.com/geocluster/geocluster/services/cache"
 	"github.com/geocluster/geocluster/services/scheduler"
 	"github.com/geocluster/geocluster/services/worker"
 )
@@ -44,6 +46,11 @@ type Config struct {
 	Worker worker.Config
 	// Scheduler is the scheduler's config.
 	Scheduler scheduler.Config
+	// CacheNodes is how many tile cache nodes run (1).
+	CacheNodes int
+	// Cache is the template of every cache node's config; its ID is
+	// replaced.
+	Cache cache.Config
 	// Topology is given to every service (events.DefaultTopology()).
 	Topology events.Topology
 	// Ops overrides the ops workers run (nil: platform ops). The scheduler's
@@ -56,8 +63,8 @@ type Config struct {
 // DefaultConfig returns the defaults.
 func DefaultConfig() Config {
 	return Config{
-		Host: "127.0.0.1", Port: 4222, Workers: 2,
-		Worker: worker.DefaultConfig(), Scheduler: scheduler.DefaultConfig(),
+		Host: "127.0.0.1", Port: 4222, Workers: 2, CacheNodes: 1,
+		Worker: worker.DefaultConfig(), Scheduler: scheduler.DefaultConfig(), Cache: cache.DefaultConfig(),
 		Topology: events.DefaultTopology(), Log: zerolog.Nop(),
 	}
 }
@@ -126,6 +133,17 @@ func Start(ctx context.Context, cfg Config) (*Cluster, error) {
 	}); err != nil {
 		c.Stop()
 		return nil, err
+	}
+	for range cfg.CacheNodes {
+		ccfg := cfg.Cache
+		ccfg.ID = "c-" + events.NewID()
+		ccfg.Topology = cfg.Topology
+		if err := c.startService(ccfg.ID, func(ctx context.Context, nc *nats.Conn, log zerolog.Logger) error {
+			return cache.Run(ctx, cache.Deps{NC: nc, Log: log}, ccfg)
+		}); err != nil {
+			c.Stop()
+			return nil, err
+		}
 	}
 	for range cfg.Workers {
 		if _, err := c.AddWorker(); err != nil {
@@ -225,7 +243,7 @@ func (c *Cluster) Workers() []string {
 	defer c.mu.Unlock()
 	var ids []string
 	for _, s := range c.svc {
-		if s.Name != "scheduler" && !closed(s.done) {
+		if strings.HasPrefix(s.Name, "w-") && !closed(s.done) {
 			ids = append(ids, s.Name)
 		}
 	}

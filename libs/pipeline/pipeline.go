@@ -23,9 +23,13 @@ const (
 	BandMath  = "bandmath"
 )
 
-// Input is a raster already stored in geo_tiles.
+// Input is a raster already stored in geo_tiles (Object), or a GeoTIFF on
+// a file system every worker mounts under its data directories (Path, an
+// absolute path): then no cut task runs and each tile task reads its own
+// window of the file.
 type Input struct {
 	Object        string
+	Path          string
 	Width, Height int
 }
 
@@ -74,6 +78,12 @@ func Plan(s Spec) (events.JobSpec, error) {
 		return events.JobSpec{}, errors.New("pipeline needs an input")
 	}
 	w, h := s.Inputs[0].Width, s.Inputs[0].Height
+	byPath := s.Inputs[0].Path != ""
+	for _, in := range s.Inputs {
+		if (in.Path != "") != byPath || (in.Path != "") == (in.Object != "") {
+			return events.JobSpec{}, errors.New("every input names an object or every input names a path, one of the two")
+		}
+	}
 	for _, in := range s.Inputs[1:] {
 		if in.Width != w || in.Height != h {
 			return events.JobSpec{}, fmt.Errorf("inputs differ in size: %s is %dx%d, %s is %dx%d", s.Inputs[0].Object, w, h, in.Object, in.Width, in.Height)
@@ -96,6 +106,9 @@ func Plan(s Spec) (events.JobSpec, error) {
 	if s.TileSize == 0 {
 		s.TileSize = 256
 	}
+	if s.XYZ != nil && s.Op != Hillshade && !(s.XYZ.Max > s.XYZ.Min) {
+		return events.JobSpec{}, fmt.Errorf("xyz: the %s output is Float32: give min < max to stretch it onto gray levels", s.Op)
+	}
 	grid := events.TileGrid{Width: w, Height: h, TileSize: s.TileSize, Halo: halo}
 	if n := grid.Tiles(); n > int64(events.DefaultLimits.MaxDeps) || n+int64(len(s.Inputs))+2 > int64(events.DefaultLimits.MaxTasks) {
 		return events.JobSpec{}, fmt.Errorf("%dx%d in tiles of %d is %d tiles: the assemble task may depend on at most %d; use larger tiles", w, h, s.TileSize, n, events.DefaultLimits.MaxDeps)
@@ -113,11 +126,14 @@ func Plan(s Spec) (events.JobSpec, error) {
 	outPrefix := prefix + "/out"
 	var cuts []string
 	for k, in := range s.Inputs {
+		if byPath {
+			break
+		}
 		id := fmt.Sprintf("cut-%d", k)
 		job.Tasks = append(job.Tasks, task(id, events.OpTileCut, events.TileCutParams{Source: in.Object, Grid: grid, Prefix: inPrefix(k)}, nil, in.Object))
 		cuts = append(cuts, id)
 	}
-	var computed []string
+	var computed, outputs []string
 	for _, t := range tiles {
 		out := events.TileObject(outPrefix, t.Core.X, t.Core.Y)
 		id := fmt.Sprintf("tile-%d-%d", t.Core.X, t.Core.Y)
@@ -125,7 +141,12 @@ func Plan(s Spec) (events.JobSpec, error) {
 		switch s.Op {
 		case BandMath:
 			p := events.TileBandMathParams{Output: out, Expr: s.Expr}
-			for k := range s.Inputs {
+			for k, in := range s.Inputs {
+				if byPath {
+					p.InputPaths = append(p.InputPaths, in.Path)
+					p.Window = &events.PixelWindow{X: t.Read.X, Y: t.Read.Y, W: t.Read.W, H: t.Read.H}
+					continue
+				}
 				p.Inputs = append(p.Inputs, events.TileObject(inPrefix(k), t.Core.X, t.Core.Y))
 			}
 			spec = task(id, events.OpTileBandMath, p, cuts, p.Inputs...)
@@ -134,16 +155,25 @@ func Plan(s Spec) (events.JobSpec, error) {
 			if s.Op == Slope {
 				op = events.OpTileSlope
 			}
-			in := events.TileObject(inPrefix(0), t.Core.X, t.Core.Y)
-			p := events.TileTerrainParams{Input: in, Output: out, Tile: ref(out, t), Band: s.Band,
+			p := events.TileTerrainParams{Output: out, Tile: ref(out, t), Band: s.Band,
 				Scale: s.Scale, ZFactor: s.ZFactor, Azimuth: s.Azimuth, Altitude: s.Altitude, Percent: s.Percent}
-			spec = task(id, op, p, cuts, in)
+			if byPath {
+				p.InputPath = s.Inputs[0].Path
+				spec = task(id, op, p, nil)
+			} else {
+				p.Input = events.TileObject(inPrefix(0), t.Core.X, t.Core.Y)
+				spec = task(id, op, p, cuts, p.Input)
+			}
 		}
 		job.Tasks = append(job.Tasks, spec)
 		computed = append(computed, id)
+		outputs = append(outputs, out)
+	}
+	if len(outputs) > events.DefaultLimits.MaxInputs {
+		outputs = nil // inputs are a locality hint: past the limit, none
 	}
 	assemble := events.TileAssembleParams{Grid: events.TileGrid{Width: w, Height: h, TileSize: s.TileSize}, Prefix: outPrefix, Output: s.Output}
-	job.Tasks = append(job.Tasks, task("assemble", events.OpTileAssemble, assemble, computed))
+	job.Tasks = append(job.Tasks, task("assemble", events.OpTileAssemble, assemble, computed, outputs...))
 	if s.XYZ != nil {
 		xyz := events.TileXYZParams{Input: s.Output, Prefix: prefix + "/xyz", MinZoom: s.XYZ.MinZoom, MaxZoom: s.XYZ.MaxZoom, Min: s.XYZ.Min, Max: s.XYZ.Max}
 		job.Tasks = append(job.Tasks, task("xyz", events.OpTileXYZ, xyz, []string{"assemble"}, s.Output))

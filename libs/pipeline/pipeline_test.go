@@ -53,3 +53,22 @@ func TestTileParamsOutOfBoundsAreRejectedBeforeAnyWorkerAllocates(t *testing.T) 
 	err = ops[events.OpTileHillshade](json.RawMessage(`{"input":"i","output":"o","tile":{"object":"o","core":{"x":9223372036854775807,"y":0,"w":1,"h":1},"read":{"x":0,"y":0,"w":1,"h":1}}}`))
 	require.ErrorIs(t, err, events.ErrInvalid)
 }
+
+func TestPathInputsPlanNoCutAndFloatWebTilesNeedAStretch(t *testing.T) {
+	job, err := pipeline.Plan(pipeline.Spec{ID: "p", Op: pipeline.BandMath, Expr: "b1*2", TileSize: 100,
+		Inputs: []pipeline.Input{{Path: "/data/a.tif", Width: 250, Height: 120}}})
+	require.NoError(t, err)
+	for _, task := range job.Tasks {
+		assert.NotEqual(t, events.OpTileCut, task.Op)
+	}
+	data, err := json.Marshal(job)
+	require.NoError(t, err)
+	decoded, err := events.DecodeJob(data)
+	require.NoError(t, err)
+	require.NoError(t, decoded.Validate("default", events.PlatformOps(), events.Limits{}))
+
+	_, err = pipeline.Plan(pipeline.Spec{ID: "p", Op: pipeline.BandMath, Expr: "b1", Inputs: []pipeline.Input{{Path: "/a.tif", Object: "a", Width: 9, Height: 9}}})
+	assert.ErrorContains(t, err, "one of the two")
+	_, err = pipeline.Plan(pipeline.Spec{ID: "p", Op: pipeline.Slope, Inputs: []pipeline.Input{{Object: "a", Width: 9, Height: 9}}, XYZ: &pipeline.XYZ{MinZoom: 1, MaxZoom: 2}})
+	assert.ErrorContains(t, err, "min < max")
+}

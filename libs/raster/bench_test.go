@@ -68,3 +68,35 @@ func TestCodecLeavesNoGoroutines(t *testing.T) {
 		requireSamePixels(t, r, got)
 	}
 }
+
+// demLZWNoPredictor is the hillshade DEM's layout: 256 px tiles, LZW
+// without a predictor.
+var demLZWNoPredictor = EncodeOptions{Tiled: true, Compression: CompressionLZW}
+
+func BenchmarkDecodeLZWFloat32(b *testing.B) {
+	var buf bytes.Buffer
+	require.NoError(b, Encode(&buf, demLike(), demLZWNoPredictor))
+	file := buf.Bytes()
+	b.SetBytes(2048 * 2048 * 4)
+	for b.Loop() {
+		_, err := decodeBytes(file)
+		require.NoError(b, err)
+	}
+}
+
+// BenchmarkReadWindowLZWFloat32 reads one 1024 px tile task's window (with
+// its 1 px halo) of the same file: a quarter of the pixels, 25 of the 64
+// tiles.
+func BenchmarkReadWindowLZWFloat32(b *testing.B) {
+	var buf bytes.Buffer
+	require.NoError(b, Encode(&buf, demLike(), demLZWNoPredictor))
+	file := buf.Bytes()
+	d, err := Open(bytes.NewReader(file), int64(len(file)))
+	require.NoError(b, err)
+	win := Window{X: 1023, Y: 1023, W: 1025, H: 1025}
+	b.SetBytes(int64(win.W * win.H * 4))
+	for b.Loop() {
+		_, err := d.ReadWindow(win)
+		require.NoError(b, err)
+	}
+}

@@ -153,7 +153,7 @@ func quantize(r *Raster) *Raster {
 	for _, p := range r.Pix {
 		for i, v := range p {
 			if !r.IsNoData(v) {
-				p[i] = convertSample(v, r.Type)
+				p[i] = r.Type.Convert(v)
 			}
 		}
 	}

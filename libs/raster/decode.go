@@ -7,7 +7,7 @@ import (
 	"runtime"
 )
 
-// DecodeOption configures Decode and DecodeInfo.
+// DecodeOption configures Decode, DecodeInfo and Open.
 type DecodeOption func(*decodeConfig) error
 
 type decodeConfig struct {
@@ -69,48 +69,11 @@ func newDecodeConfig(opts []DecodeOption) (decodeConfig, error) {
 // one wrapping ErrSize. r must allow concurrent ReadAt calls, as io.ReaderAt
 // promises.
 func Decode(r io.ReaderAt, size int64, opts ...DecodeOption) (*Raster, error) {
-	c, f, main, err := openFirst(r, size, opts)
+	d, err := openImage(r, size, opts, true)
 	if err != nil {
 		return nil, err
 	}
-	limit := c.limit
-	if c.overview > 0 {
-		limit = noSizeLimit // only the overview is decoded
-	}
-	mainImg, err := parseImage(main, limit)
-	if err != nil {
-		return nil, err
-	}
-	g, err := readGeoref(main)
-	if err != nil {
-		return nil, err
-	}
-	img := mainImg
-	if c.overview > 0 {
-		ovr, err := f.overviews(main, c.overview)
-		if err != nil {
-			return nil, err
-		}
-		if len(ovr) < c.overview {
-			return nil, fmt.Errorf("%w: overview %d of %d", ErrCodecOption, c.overview, len(ovr))
-		}
-		if img, err = parseImage(ovr[c.overview-1], c.limit); err != nil {
-			return nil, err
-		}
-		if img.bands != mainImg.bands || img.dtype != mainImg.dtype {
-			return nil, fmt.Errorf("%w: overview %d has %d bands of %v, the image %d of %v",
-				ErrFormat, c.overview, img.bands, img.dtype, mainImg.bands, mainImg.dtype)
-		}
-		if g.Transform != (GeoTransform{}) {
-			g.Transform = g.Transform.scaled(mainImg.width, mainImg.height, img.width, img.height)
-		}
-	}
-	out, err := decodeImage(img, mainImg, c.concurrency)
-	if err != nil {
-		return nil, err
-	}
-	out.Georef = g
-	return out, nil
+	return d.readWindow(d.Bounds())
 }
 
 // openFirst applies the options, opens the file and reads its first IFD:

@@ -1,43 +1,10 @@
 package raster
 
 import (
+	"encoding/binary"
 	"fmt"
+	"sync"
 )
-
-// decodeImage reads every chunk of img, the full resolution main or one of
-// its overviews, into a new raster, with up to workers goroutines. Chunks
-// cover disjoint pixels (of one band when planar), so the goroutines never
-// write the same sample.
-func decodeImage(img, main *tiffImage, workers int) (*Raster, error) {
-	offsets, counts, err := img.chunkTable()
-	if err != nil {
-		return nil, err
-	}
-	noData, hasNoData, err := img.noData()
-	if err == nil && !hasNoData && img != main { // an overview without its own
-		noData, hasNoData, err = main.noData()
-	}
-	if err != nil {
-		return nil, err
-	}
-	// Everything a file controls is checked; only now allocate the output.
-	r, err := New(img.width, img.height, img.bands, img.dtype)
-	if err != nil {
-		return nil, err
-	}
-	r.NoData, r.HasNoData = noData, hasNoData
-	n := img.chunks()
-	err = runChunks(n, workers,
-		func() *chunkDecoder {
-			return &chunkDecoder{img: img, dst: r, raw: make([]byte, img.chunkBytes())}
-		},
-		func(*chunkDecoder) {},
-		func(cd *chunkDecoder, i int) error { return cd.decode(i, offsets[i], counts[i]) })
-	if err != nil {
-		return nil, err
-	}
-	return r, nil
-}
 
 // noData reads GDAL_NODATA.
 func (im *tiffImage) noData() (float64, bool, error) {
@@ -52,31 +19,41 @@ func (im *tiffImage) noData() (float64, bool, error) {
 	return v, true, nil
 }
 
-// chunkDecoder holds one goroutine's buffers.
-type chunkDecoder struct {
-	img       *tiffImage
-	dst       *Raster
+// chunkScratch holds one decoding goroutine's buffers. They outlive a call
+// in chunkScratches, so that reading many windows does not allocate chunk
+// buffers (and Deflate states) again for each.
+type chunkScratch struct {
 	z         inflater
 	comp, raw []byte
 	tmp       []byte
 	samples   []float64
 }
 
-// decode reads chunk i, stored at off with count bytes, into dst.
-func (cd *chunkDecoder) decode(i int, off, count uint64) error {
-	img, r := cd.img, cd.dst
+var chunkScratches = sync.Pool{New: func() any { return new(chunkScratch) }}
+
+func getChunkScratch() *chunkScratch { return chunkScratches.Get().(*chunkScratch) }
+
+func putChunkScratch(s *chunkScratch) { chunkScratches.Put(s) }
+
+// decode reads chunk i of img, stored at off with count bytes, into dst,
+// which holds the pixels of win. Chunks cover disjoint pixels (of one band
+// when planar), so goroutines decoding different chunks into one dst never
+// write the same sample.
+func (s *chunkScratch) decode(img *tiffImage, i int, off, count uint64, dst *Raster, win Window) error {
 	plane, x0, y0, w, h, rows := img.chunkRect(i)
+	part := Window{X: x0, Y: y0, W: w, H: h}.Intersect(win) // the pixels dst wants
+	dx, dy := part.X-win.X, part.Y-win.Y
 	if count == 0 { // sparse chunk: nodata, or 0 without nodata
 		// The nodata value as a sample of the raster's type (GDAL fills a
 		// sparse block with nodata converted, so clamped, to the type).
-		fill := r.Type.Convert(r.NoData)
-		if r.HasNoData && fill != 0 {
-			for b := range r.Pix {
+		fill := dst.Type.Convert(dst.NoData)
+		if dst.HasNoData && fill != 0 {
+			for b := range dst.Pix {
 				if img.planar && b != plane {
 					continue
 				}
-				for y := y0; y < y0+h; y++ {
-					row := r.Pix[b][y*r.Width+x0 : y*r.Width+x0+w]
+				for y := dy; y < dy+part.H; y++ {
+					row := dst.Pix[b][y*dst.Width+dx : y*dst.Width+dx+part.W]
 					for x := range row {
 						row[x] = fill
 					}
@@ -87,10 +64,20 @@ func (cd *chunkDecoder) decode(i int, off, count uint64) error {
 	}
 	rowBytes := img.rowBytes()
 	need := rows * rowBytes
-	raw := cd.raw[:need] // its capacity holds a full chunk
+	s.raw = chunkBuf(s.raw, need)
+	raw := s.raw[:need:need] // no decompressor may write past the chunk
+	// The stored rows the window needs, first to last: a window ending
+	// above the chunk's last row (a halo reaching into the next row of
+	// tiles) needs less of the stream, and an uncompressed chunk is read
+	// from its first row needed. A window to the chunk's last row takes the
+	// whole chunk, so that Decode checks every stream to its end.
+	first, last := part.Y-y0, rows
+	if part.Y+part.H < y0+h {
+		last = part.Y + part.H - y0
+	}
 	f := img.d.f
 	if img.compression == CompressionNone {
-		if err := readFullAt(f.r, raw, int64(off)); err != nil {
+		if err := readFullAt(f.r, raw[first*rowBytes:last*rowBytes], int64(off)+int64(first*rowBytes)); err != nil {
 			return fmt.Errorf("%w: read chunk %d: %w", ErrFormat, i, err)
 		}
 	} else {
@@ -99,35 +86,40 @@ func (cd *chunkDecoder) decode(i int, off, count uint64) error {
 		if count > uint64(2*need+64<<10) {
 			return fmt.Errorf("%w: chunk %d: %d compressed bytes for %d", ErrFormat, i, count, need)
 		}
-		cd.comp = chunkBuf(cd.comp, int(count))
-		if err := readFullAt(f.r, cd.comp, int64(off)); err != nil {
+		s.comp = chunkBuf(s.comp, int(count))
+		if err := readFullAt(f.r, s.comp, int64(off)); err != nil {
 			return fmt.Errorf("%w: read chunk %d: %w", ErrFormat, i, err)
 		}
-		if err := cd.z.inflate(img.compression, cd.comp, raw); err != nil {
+		out := raw
+		if img.compression != CompressionZSTD { // ZSTD decodes whole frames
+			out = raw[:last*rowBytes]
+		}
+		if err := s.z.inflate(img.compression, s.comp, out); err != nil {
 			return fmt.Errorf("%w: decompress chunk %d: %w", ErrFormat, i, err)
 		}
 	}
 	size, bands := img.dtype.Size(), img.chunkBands()
-	cd.tmp = chunkBuf(cd.tmp, rowBytes)
-	if bands > 1 {
-		if len(cd.samples) < w*bands {
-			cd.samples = make([]float64, w*bands)
-		}
+	s.tmp = chunkBuf(s.tmp, rowBytes)
+	if bands > 1 && len(s.samples) < part.W*bands {
+		s.samples = make([]float64, part.W*bands)
 	}
-	for y := range h {
-		row := raw[y*rowBytes : (y+1)*rowBytes]
-		unpredict(img.predictor, row, cd.tmp, size, bands, f.bo)
-		start := (y0+y)*r.Width + x0
+	// The columns of the window inside each stored row.
+	from, to := (part.X-x0)*bands*size, (part.X-x0+part.W)*bands*size
+	big := f.bo == binary.BigEndian
+	for y := part.Y; y < part.Y+part.H; y++ {
+		row := raw[(y-y0)*rowBytes : (y-y0+1)*rowBytes]
+		littleEndianRow(img.predictor, row, s.tmp, size, bands, big)
+		start := (y-win.Y)*dst.Width + dx
 		if bands == 1 {
-			unpackSamples(r.Pix[plane][start:start+w], row, img.dtype, f.bo)
+			unpackLE(dst.Pix[plane][start:start+part.W], row[from:to], img.dtype)
 			continue
 		}
-		s := cd.samples[:w*bands]
-		unpackSamples(s, row, img.dtype, f.bo)
-		for b, p := range r.Pix {
-			dst := p[start : start+w]
-			for x := range dst {
-				dst[x] = s[x*bands+b]
+		v := s.samples[:part.W*bands]
+		unpackLE(v, row[from:to], img.dtype)
+		for b, p := range dst.Pix {
+			out := p[start : start+part.W]
+			for x := range out {
+				out[x] = v[x*bands+b]
 			}
 		}
 	}

@@ -1,6 +1,9 @@
 package raster
 
-import "math"
+import (
+	"math"
+	"runtime"
+)
 
 // cogDownsample reduces src to w x h for an overview the way GDAL 3.6
 // computes overviews. Average weighs each source pixel by the part of it
@@ -19,29 +22,36 @@ func cogDownsample(src *Raster, w, h int, nearest bool) *Raster {
 	}
 	for _, p := range src.Pix {
 		q := make([]float64, w*h)
-		for j, wy := range ys {
-			for i, wx := range xs {
-				if nearest {
-					q[j*w+i] = p[wy.centre*src.Width+wx.centre]
-					continue
-				}
-				total, weight := 0.0, 0.0
-				for y := wy.first; y < wy.last; y++ {
-					line, lineWeight := wx.sum(p[y*src.Width:], src)
-					fy := wy.weight(y)
-					total += line * fy
-					weight += lineWeight * fy
-				}
-				switch v := total / weight; {
-				case weight == 0:
-					q[j*w+i] = empty
-				case src.HasNoData && convertSample(v, src.Type) == src.NoData:
-					q[j*w+i] = noDataNeighbour(src.NoData, src.Type)
-				default:
-					q[j*w+i] = v
+		// Rows are independent: GOMAXPROCS goroutines take bands of 64.
+		bands := (h + 63) / 64
+		_ = runChunks(bands, runtime.GOMAXPROCS(0), func() struct{} { return struct{}{} }, func(struct{}) {}, func(_ struct{}, k int) error {
+			j0, j1 := 64*k, min(64*(k+1), h)
+			for j := j0; j < j1; j++ {
+				wy := ys[j]
+				for i, wx := range xs {
+					if nearest {
+						q[j*w+i] = p[wy.centre*src.Width+wx.centre]
+						continue
+					}
+					total, weight := 0.0, 0.0
+					for y := wy.first; y < wy.last; y++ {
+						line, lineWeight := wx.sum(p[y*src.Width:], src)
+						fy := wy.weight(y)
+						total += line * fy
+						weight += lineWeight * fy
+					}
+					switch v := total / weight; {
+					case weight == 0:
+						q[j*w+i] = empty
+					case src.HasNoData && src.Type.Convert(v) == src.NoData:
+						q[j*w+i] = noDataReplacement(src.Type, src.NoData)
+					default:
+						q[j*w+i] = v
+					}
 				}
 			}
-		}
+			return nil
+		})
 		out.Pix = append(out.Pix, q)
 	}
 	return out
@@ -102,23 +112,4 @@ func (a axisWindow) sum(row []float64, src *Raster) (total, weight float64) {
 		weight += f
 	}
 	return total, weight
-}
-
-// noDataNeighbour is the value next to nodata that an average equal to
-// nodata becomes, so that nodata only marks pixels without data.
-func noDataNeighbour(nd float64, t DataType) float64 {
-	if isFloat(t) {
-		up := math.Nextafter(nd, math.Inf(1))
-		if t == Float32 {
-			up = float64(math.Nextafter32(float32(nd), float32(math.Inf(1))))
-		}
-		if math.IsInf(up, 1) || convertSample(up, t) != up {
-			return math.Nextafter(nd, math.Inf(-1))
-		}
-		return up
-	}
-	if convertSample(nd+1, t) == nd+1 {
-		return nd + 1
-	}
-	return nd - 1
 }

@@ -17,7 +17,8 @@ const fuzzLimit = 16 << 20
 
 // FuzzDecode feeds arbitrary bytes to the decoder: it must return a raster
 // or an error wrapping ErrFormat, ErrSize or ErrCodecOption, never panic,
-// and whatever it returns must survive an encode/decode round trip. The
+// a window read through Open must be the crop of what Decode returns, and
+// whatever it returns must survive an encode/decode round trip. The
 // seed corpus in testdata/fuzz/FuzzDecode holds small files from the
 // encoder in many layouts, and truncated and corrupted ones
 // (regenerate with RASTER_WRITE_FUZZ_SEEDS=1 go test -run TestWriteFuzzSeeds).
@@ -38,6 +39,18 @@ func FuzzDecode(f *testing.F) {
 		}
 		if info != nil { // DecodeInfo also walks the overview IFDs, which may be broken
 			require.Equal(t, [3]int{info.Width, info.Height, info.Bands}, [3]int{got.Width, got.Height, got.Bands()})
+		}
+		if d, err := Open(r, int64(len(data)), ReadLimit(fuzzLimit), ReadConcurrency(2)); err == nil {
+			// A window of what decodes is its crop (a window of a file
+			// that does not decode may read, from the chunks it needs).
+			win := Window{X: got.Width / 3, Y: got.Height / 4, W: max(1, got.Width/2), H: max(1, got.Height/2)}
+			want, err := Crop(got, win)
+			require.NoError(t, err)
+			sub, err := d.ReadWindow(win)
+			require.NoError(t, err)
+			requireSamePixels(t, want, sub)
+		} else {
+			requireCodecError(t, err)
 		}
 		if got.Width*got.Height*got.Bands() > 1<<14 {
 			return

@@ -136,7 +136,8 @@ func TestGDALReadsOurGeoreferencing(t *testing.T) {
 }
 
 // TestWeReadWhatGDALWrites has gdal_translate write a source raster with
-// every creation option that changes the encoding, and decodes the result.
+// every creation option that changes the encoding, and decodes the result,
+// whole and through a window.
 func TestWeReadWhatGDALWrites(t *testing.T) {
 	needGDAL(t)
 	t.Parallel()
@@ -180,6 +181,16 @@ func TestWeReadWhatGDALWrites(t *testing.T) {
 			got, err := ReadFile(out)
 			require.NoError(t, err)
 			requireSamePixels(t, want, got)
+			// A window over chunk edges (and the sparse tile) to the right edge.
+			d, err := OpenFile(out)
+			require.NoError(t, err)
+			defer d.Close()
+			win := Window{X: 100, Y: 20, W: 159, H: 90}
+			sub, err := d.ReadWindow(win)
+			require.NoError(t, err)
+			crop, err := Crop(got, win)
+			require.NoError(t, err)
+			requireSameRaster(t, crop, sub)
 			assert.Equal(t, want.Transform, got.Transform)
 			assert.Equal(t, want.EPSG, got.EPSG)
 			assert.True(t, sameSample(want.NoData, got.NoData))

@@ -42,12 +42,7 @@ func DecodeInfo(r io.ReaderAt, size int64, opts ...DecodeOption) (*Info, error) 
 	if err != nil {
 		return nil, err
 	}
-	info := &Info{
-		Width: img.width, Height: img.height, Bands: img.bands, Type: img.dtype,
-		Tiled: img.tiled, BlockWidth: img.blockW, BlockHeight: img.blockH,
-		Planar: img.planar, Compression: img.compression, Predictor: img.predictor,
-		BigTIFF: f.big, BigEndian: f.bo.Uint16([]byte{0, 1}) == 1,
-	}
+	info := describe(img)
 	if info.NoData, info.HasNoData, err = img.noData(); err != nil {
 		return nil, err
 	}
@@ -58,6 +53,26 @@ func DecodeInfo(r io.ReaderAt, size int64, opts ...DecodeOption) (*Info, error) 
 	if err != nil {
 		return nil, err
 	}
+	if info.Overviews, err = overviewSizes(ovr); err != nil {
+		return nil, err
+	}
+	return &info, nil
+}
+
+// describe is the layout part of an image's Info.
+func describe(img *tiffImage) Info {
+	f := img.d.f
+	return Info{
+		Width: img.width, Height: img.height, Bands: img.bands, Type: img.dtype,
+		Tiled: img.tiled, BlockWidth: img.blockW, BlockHeight: img.blockH,
+		Planar: img.planar, Compression: img.compression, Predictor: img.predictor,
+		BigTIFF: f.big, BigEndian: f.bo.Uint16([]byte{0, 1}) == 1,
+	}
+}
+
+// overviewSizes reads the size of each overview IFD.
+func overviewSizes(ovr []*ifd) ([]OverviewSize, error) {
+	var out []OverviewSize
 	for _, d := range ovr {
 		w, err := d.uint1(tagImageWidth, 0)
 		if err != nil {
@@ -70,9 +85,9 @@ func DecodeInfo(r io.ReaderAt, size int64, opts ...DecodeOption) (*Info, error) 
 		if w == 0 || h == 0 || w > maxDimension || h > maxDimension {
 			return nil, fmt.Errorf("%w: overview size %dx%d", ErrFormat, w, h)
 		}
-		info.Overviews = append(info.Overviews, OverviewSize{int(w), int(h)})
+		out = append(out, OverviewSize{int(w), int(h)})
 	}
-	return info, nil
+	return out, nil
 }
 
 // ReadInfo reads the metadata of the GeoTIFF at path.

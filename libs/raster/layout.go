@@ -121,7 +121,7 @@ func (im *tiffImage) parseBlocks(limit int64) error {
 		im.blockW, im.blockH = im.width, int(min(rps, uint64(im.height)))
 		im.offsetTag, im.countTag = tagStripOffsets, tagStripByteCounts
 	}
-	if int64(im.chunkBytes()) > limit {
+	if !im.chunkFits(limit) {
 		return fmt.Errorf("%w: a %dx%d chunk exceeds the %d-byte decode limit", ErrSize, im.blockW, im.blockH, limit)
 	}
 	im.across = (im.width + im.blockW - 1) / im.blockW
@@ -142,6 +142,12 @@ func (im *tiffImage) rowBytes() int { return im.blockW * im.chunkBands() * im.dt
 
 // chunkBytes is the size of a full chunk.
 func (im *tiffImage) chunkBytes() int { return im.blockH * im.rowBytes() }
+
+// chunkFits reports whether a full chunk holds at most limit bytes,
+// without overflow whatever the geometry.
+func (im *tiffImage) chunkFits(limit int64) bool {
+	return uint64(limit)/uint64(im.chunkBands()*im.dtype.Size())/uint64(im.blockW) >= uint64(im.blockH)
+}
 
 // chunks is the number of chunks.
 func (im *tiffImage) chunks() int {
@@ -167,11 +173,36 @@ func (im *tiffImage) chunkRect(i int) (plane, x0, y0, w, h, rows int) {
 	return plane, x0, y0, w, h, rows
 }
 
+// chunksIn lists, in file order, the chunks that hold pixels of win, a
+// window inside the image: every band plane's when planar.
+func (im *tiffImage) chunksIn(win Window) []int {
+	cx0, cx1 := win.X/im.blockW, (win.X+win.W-1)/im.blockW
+	cy0, cy1 := win.Y/im.blockH, (win.Y+win.H-1)/im.blockH
+	planes := im.bands / im.chunkBands()
+	out := make([]int, 0, planes*(cx1-cx0+1)*(cy1-cy0+1))
+	for p := range planes {
+		for cy := cy0; cy <= cy1; cy++ {
+			for cx := cx0; cx <= cx1; cx++ {
+				out = append(out, (p*im.down+cy)*im.across+cx)
+			}
+		}
+	}
+	return out
+}
+
 // chunkTable reads the offsets and byte counts of all chunks and checks
 // that each lies inside the file.
 func (im *tiffImage) chunkTable() (offsets, counts []uint64, err error) {
-	n := int64(im.chunks())
 	d := im.d
+	// Each chunk has an offset stored in the file: more chunks than bytes
+	// is a lie (and, for an image larger than the decode limit, could
+	// overflow the count).
+	planes := uint64(im.bands / im.chunkBands())
+	if uint64(im.across)*uint64(im.down) > uint64(d.f.size)/planes {
+		return nil, nil, fmt.Errorf("%w: %dx%d chunks in %d planes cannot be listed in a %d-byte file",
+			ErrFormat, im.across, im.down, planes, d.f.size)
+	}
+	n := int64(im.chunks())
 	for _, tag := range []uint16{im.offsetTag, im.countTag} {
 		e, ok := d.entries[tag]
 		if !ok {

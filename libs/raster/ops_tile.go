@@ -14,6 +14,10 @@ import "fmt"
 //	out, _ := raster.HillshadeWindow(sub, 0, p, t.Local())
 //	raster.Paste(dst, out, t.Core.X, t.Core.Y)
 //
+// A task that holds no decoded source reads the same pixels straight from
+// the file, decoding only the chunks they lie in: Open(file) once, then
+// ReadWindow(t.Read) equals Crop(src, t.Read).
+//
 // Because the crop stops only where the source stops, every edge of the crop
 // that is not a true raster edge lies at least Halo pixels from the Core, so
 // the tile's pixels equal those of the whole-raster computation bit for bit,

@@ -44,35 +44,8 @@ func (p Predictor) check(t DataType) error {
 	return fmt.Errorf("%w: predictor %d is not supported", ErrFormat, int(p))
 }
 
-// unpredict undoes the predictor on one stored row of a chunk in the file's
-// byte order. stride is the number of interleaved bands; tmp is scratch of
-// len(row) bytes.
-func unpredict(p Predictor, row, tmp []byte, size, stride int, bo binary.ByteOrder) {
-	switch p {
-	case PredictorHorizontal:
-		horizontalDecode(row, size, stride, bo)
-	case PredictorFloat:
-		for i := stride; i < len(row); i++ {
-			row[i] += row[i-stride]
-		}
-		copy(tmp, row)
-		n := len(row) / size
-		big := bo == binary.BigEndian
-		for i := range n {
-			for b := range size {
-				// Plane b holds byte b of the big-endian samples.
-				if big {
-					row[i*size+b] = tmp[b*n+i]
-				} else {
-					row[i*size+size-1-b] = tmp[b*n+i]
-				}
-			}
-		}
-	}
-}
-
 // predict applies the predictor to one row in the file's byte order, the
-// inverse of unpredict.
+// inverse of littleEndianRow.
 func predict(p Predictor, row, tmp []byte, size, stride int, bo binary.ByteOrder) {
 	switch p {
 	case PredictorHorizontal:
@@ -92,30 +65,6 @@ func predict(p Predictor, row, tmp []byte, size, stride int, bo binary.ByteOrder
 		copy(row, tmp)
 		for i := len(row) - 1; i >= stride; i-- {
 			row[i] -= row[i-stride]
-		}
-	}
-}
-
-// horizontalDecode accumulates differences of size-byte integers, with
-// wrap-around at the sample width as libtiff does.
-func horizontalDecode(row []byte, size, stride int, bo binary.ByteOrder) {
-	n := len(row) / size
-	switch size {
-	case 1:
-		for i := stride; i < n; i++ {
-			row[i] += row[i-stride]
-		}
-	case 2:
-		for i := stride; i < n; i++ {
-			bo.PutUint16(row[2*i:], bo.Uint16(row[2*i:])+bo.Uint16(row[2*(i-stride):]))
-		}
-	case 4:
-		for i := stride; i < n; i++ {
-			bo.PutUint32(row[4*i:], bo.Uint32(row[4*i:])+bo.Uint32(row[4*(i-stride):]))
-		}
-	case 8:
-		for i := stride; i < n; i++ {
-			bo.PutUint64(row[8*i:], bo.Uint64(row[8*i:])+bo.Uint64(row[8*(i-stride):]))
 		}
 	}
 }

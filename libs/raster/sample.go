@@ -5,37 +5,6 @@ import (
 	"math"
 )
 
-// unpackSamples converts len(dst) samples of type t from src, in byte order
-// bo, to float64. Every supported type converts exactly.
-func unpackSamples(dst []float64, src []byte, t DataType, bo binary.ByteOrder) {
-	switch t {
-	case Uint8:
-		for i := range dst {
-			dst[i] = float64(src[i])
-		}
-	case Uint16:
-		for i := range dst {
-			dst[i] = float64(bo.Uint16(src[2*i:]))
-		}
-	case Int16:
-		for i := range dst {
-			dst[i] = float64(int16(bo.Uint16(src[2*i:])))
-		}
-	case Int32:
-		for i := range dst {
-			dst[i] = float64(int32(bo.Uint32(src[4*i:])))
-		}
-	case Float32:
-		for i := range dst {
-			dst[i] = float64(math.Float32frombits(bo.Uint32(src[4*i:])))
-		}
-	case Float64:
-		for i := range dst {
-			dst[i] = math.Float64frombits(bo.Uint64(src[8*i:]))
-		}
-	}
-}
-
 // packSamples converts src to samples of type t in dst, in byte order bo.
 // Integer types round to nearest (half away from zero) and clamp to the
 // type's range, NaN becoming 0, as GDAL converts.
@@ -79,21 +48,4 @@ func roundClamp(v, lo, hi float64) float64 {
 		return hi
 	}
 	return math.Round(v)
-}
-
-// convertSample is v as it reads back after being written as type t.
-func convertSample(v float64, t DataType) float64 {
-	switch t {
-	case Uint8:
-		return roundClamp(v, 0, math.MaxUint8)
-	case Uint16:
-		return roundClamp(v, 0, math.MaxUint16)
-	case Int16:
-		return roundClamp(v, math.MinInt16, math.MaxInt16)
-	case Int32:
-		return roundClamp(v, math.MinInt32, math.MaxInt32)
-	case Float32:
-		return float64(float32(v))
-	}
-	return v
 }

@@ -5,11 +5,13 @@ import (
 	"math"
 )
 
-// The GeoTIFF codec (tiff.go, ifd.go, layout.go, decode*.go, encode*.go,
-// cog.go, …) reads and writes classic TIFF and BigTIFF in both byte orders,
-// striped or tiled, chunky or planar-separate, uncompressed, LZW, Deflate or
-// ZSTD, with the horizontal and floating-point predictors, and keeps GDAL's
-// conventions for georeferencing (GeoTIFF tags) and nodata (GDAL_NODATA).
+// The GeoTIFF codec (tiff.go, ifd.go, layout.go, decode*.go, dataset.go,
+// encode*.go, cog.go, …) reads and writes classic TIFF and BigTIFF in both
+// byte orders, striped or tiled, chunky or planar-separate, uncompressed,
+// LZW, Deflate or ZSTD, with the horizontal and floating-point predictors,
+// and keeps GDAL's conventions for georeferencing (GeoTIFF tags) and nodata
+// (GDAL_NODATA). Decode reads a whole image; a Dataset (Open) reads windows
+// of it, decoding only the chunks a window touches.
 
 // ErrCodecOption marks an invalid encode or decode option, or an option
 // combination GDAL would refuse (a float predictor on integer samples, …).

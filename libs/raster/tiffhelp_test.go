@@ -59,7 +59,7 @@ func randomRaster(seed uint64, w, h, bands int, typ DataType) *Raster {
 			case rng.IntN(50) == 0:
 				v = lo
 			}
-			p[i] = convertSample(v, typ)
+			p[i] = typ.Convert(v)
 		}
 		r.Pix = append(r.Pix, p)
 	}
