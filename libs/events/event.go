@@ -10,14 +10,18 @@ import (
 // of a cancelled or failed job was stopped); the scheduler publishes
 // retrying, deadlettered and skipped.
 type TaskEvent struct {
-	V        int       `json:"v"`
-	Tenant   string    `json:"tenant"`
-	JobID    string    `json:"job_id"`
-	TaskID   string    `json:"task_id"`
-	Op       string    `json:"op,omitempty"`
-	State    TaskState `json:"state"`
-	Attempt  int       `json:"attempt,omitempty"`
-	WorkerID string    `json:"worker_id,omitempty"`
+	V      int       `json:"v"`
+	Tenant string    `json:"tenant"`
+	JobID  string    `json:"job_id"`
+	TaskID string    `json:"task_id"`
+	Op     string    `json:"op,omitempty"`
+	State  TaskState `json:"state"`
+	// Priority and Pool of the task (set by current publishers; absent in
+	// events of older ones).
+	Priority Priority `json:"priority,omitempty"`
+	Pool     string   `json:"pool,omitempty"`
+	Attempt  int      `json:"attempt,omitempty"`
+	WorkerID string   `json:"worker_id,omitempty"`
 	// Error is set on failed, retrying and deadlettered.
 	Error string `json:"error,omitempty"`
 	// Permanent on a failed event says retrying cannot help (bad params,
@@ -27,6 +31,9 @@ type TaskEvent struct {
 	Result json.RawMessage `json:"result,omitempty"`
 	// DurationMS is the run time of the attempt on succeeded and failed.
 	DurationMS float64 `json:"duration_ms,omitempty"`
+	// WaitMS on started is how long the attempt waited between its release
+	// and the start (queueing, locality offers, backoff excluded).
+	WaitMS float64 `json:"wait_ms,omitempty"`
 	// RetryAt is when a retrying task is released again.
 	RetryAt *time.Time `json:"retry_at,omitempty"`
 	At      time.Time  `json:"at"`

@@ -24,6 +24,9 @@ const (
 	StreamJobs   = "JOBS"
 	StreamEvents = "EVENTS"
 	StreamDLQ    = "DLQ"
+	// StreamAlerts keeps the alerts the monitor publishes, firing and
+	// resolved, on geo.alerts.<severity>.<rule>.
+	StreamAlerts = "ALERTS"
 )
 
 // KV bucket and object store names.
@@ -42,6 +45,12 @@ const (
 	// BucketCheckpoints holds the progress a long task saved, by TaskKey,
 	// so that a redelivered or retried task resumes from it.
 	BucketCheckpoints = "geo_checkpoints"
+	// BucketRules holds the alert rules, one JSON rule per key (the rule's
+	// name); the monitor watches it and reloads on change.
+	BucketRules = "geo_rules"
+	// BucketMonitor holds the monitor's snapshot: its metrics and the
+	// EVENTS sequence they include, so a restart does not count twice.
+	BucketMonitor = "geo_monitor"
 )
 
 // Lease keys in geo_leases.
@@ -62,6 +71,8 @@ const (
 	ConsumerSchedulerJobs = "scheduler"
 	// ConsumerSchedulerTasks reads task lifecycle events from EVENTS.
 	ConsumerSchedulerTasks = "scheduler_tasks"
+	// ConsumerMonitor reads every event of EVENTS for the monitor.
+	ConsumerMonitor = "monitor"
 )
 
 // TaskStream returns the work-queue stream of a priority, e.g. TASKS_HIGH.
@@ -151,6 +162,13 @@ func ReplicatorEventSubject(kind string) string { return Root + ".replicator." +
 
 // ReplicatorEventsFilter matches every replicator event.
 const ReplicatorEventsFilter = Root + ".replicator.>"
+
+// AlertSubject is where the monitor publishes an alert of rule:
+// geo.alerts.<severity>.<rule>.
+func AlertSubject(severity, rule string) string { return Root + ".alerts." + severity + "." + rule }
+
+// AlertsStreamSubjects are the subjects ALERTS captures.
+const AlertsStreamSubjects = Root + ".alerts.>"
 
 // DLQSubject: geo.dlq.<tenant>.<prio>. The tenant sits at a fixed token, as
 // on every subject that carries a tenant's data.

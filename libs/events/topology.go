@@ -120,6 +120,10 @@ func EnsureTopology(ctx context.Context, js jetstream.JetStream, t Topology) err
 			Name: StreamDLQ, Subjects: []string{DLQStreamSubjects},
 			Retention: jetstream.LimitsPolicy,
 		},
+		{
+			Name: StreamAlerts, Subjects: []string{AlertsStreamSubjects},
+			Retention: jetstream.LimitsPolicy, MaxAge: t.EventsMaxAge,
+		},
 	}
 	for _, p := range Priorities {
 		streams = append(streams, jetstream.StreamConfig{
@@ -177,6 +181,8 @@ func EnsureTopology(ctx context.Context, js jetstream.JetStream, t Topology) err
 		{Bucket: BucketCache, Description: "tile versions by CacheKey(object); the revision is the version", History: 1},
 		{Bucket: BucketCheckpoints, Description: "progress saved by long tasks, by <tenant>.<job>.<task>", History: 1, TTL: 7 * 24 * time.Hour},
 		{Bucket: BucketCacheNodes, Description: "live cache nodes, removed after the TTL", History: 1, TTL: t.CacheNodeTTL, LimitMarkerTTL: t.CacheNodeTTL},
+		{Bucket: BucketRules, Description: "alert rules by name (JSON), watched by the monitor", History: 5},
+		{Bucket: BucketMonitor, Description: "the monitor's metrics snapshot and the EVENTS sequence it includes", History: 1},
 	}
 	for _, cfg := range buckets {
 		cfg.Storage = t.Storage

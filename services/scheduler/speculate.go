@@ -123,7 +123,8 @@ func (c *core) speculate() {
 func (c *core) publishCopyEvent(t *task, s events.TaskState, worker, detail string, now time.Time) {
 	c.queueTaskEvent(t, events.TaskEvent{
 		V: events.Version, Tenant: t.job.rec.Tenant, JobID: t.job.rec.ID, TaskID: t.rec.Spec.ID,
-		Op: t.rec.Spec.Op, State: s, Attempt: t.rec.Attempt, WorkerID: worker, Error: detail, At: now,
+		Op: t.rec.Spec.Op, State: s, Priority: t.rec.Spec.Priority, Pool: t.rec.Spec.Pool,
+		Attempt: t.rec.Attempt, WorkerID: worker, Error: detail, At: now,
 	})
 }
 

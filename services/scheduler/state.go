@@ -104,7 +104,8 @@ func (c *core) touchJob(j *job, now time.Time) {
 func (c *core) publishTaskEvent(t *task, s events.TaskState, errText string, now time.Time) {
 	c.queueTaskEvent(t, events.TaskEvent{
 		V: events.Version, Tenant: t.job.rec.Tenant, JobID: t.job.rec.ID, TaskID: t.rec.Spec.ID,
-		Op: t.rec.Spec.Op, State: s, Attempt: t.rec.Attempt, Error: errText, RetryAt: t.rec.RetryAt, At: now,
+		Op: t.rec.Spec.Op, State: s, Priority: t.rec.Spec.Priority, Pool: t.rec.Spec.Pool,
+		Attempt: t.rec.Attempt, Error: errText, RetryAt: t.rec.RetryAt, At: now,
 	})
 }
 

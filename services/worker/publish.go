@@ -28,6 +28,8 @@ func (w *worker) taskEvent(m events.TaskMessage, s events.TaskState) events.Task
 		TaskID:   m.TaskID,
 		Op:       m.Op,
 		State:    s,
+		Priority: m.Priority,
+		Pool:     m.Pool,
 		Attempt:  m.Attempt,
 		WorkerID: w.cfg.ID,
 		At:       time.Now().UTC(),

@@ -207,7 +207,11 @@ func (w *worker) runOp(ctx context.Context, m events.TaskMessage, log zerolog.Lo
 			return nil, Permanent(fmt.Errorf("params of %s: %w", m.Op, err))
 		}
 	}
-	if _, err := w.publishTaskEvent(ctx, w.taskEvent(m, events.TaskStarted)); err != nil {
+	started := w.taskEvent(m, events.TaskStarted)
+	if !m.ReleasedAt.IsZero() {
+		started.WaitMS = max(0, float64(started.At.Sub(m.ReleasedAt).Microseconds())/1000)
+	}
+	if _, err := w.publishTaskEvent(ctx, started); err != nil {
 		log.Warn().Err(err).Msg("started event not published")
 	}
 	timeout := w.cfg.DefaultTimeout
