@@ -209,3 +209,59 @@ func TestTiledPipelinesReadingFilesByPathEqualTheSingleProcess(t *testing.T) {
 	require.Equal(t, events.JobFailed, rec.State)
 	assert.Contains(t, rec.Error, "not under the worker's data directories")
 }
+
+// TestTileTasksWriteTheirPartsOfTheCOG: with tiles of the COG's 512-pixel
+// blocks, each tile task writes its part of the output COG and the assemble
+// task copies their compressed blocks: the result is byte for byte the COG
+// of the single-process hillshade, overviews included (a DEM of 1000 x 600,
+// cut from the real one, whose overview halves it exactly; and the real DEM
+// of 1007 x 633, which does not).
+func TestTileTasksWriteTheirPartsOfTheCOG(t *testing.T) {
+	t.Parallel()
+	dem := needData(t, "localtileserver_co_elevation_roi.tif")
+	src, err := raster.ReadFile(dem)
+	require.NoError(t, err)
+	dir := t.TempDir()
+	even, err := raster.Crop(src, raster.Window{W: 1000, H: 600})
+	require.NoError(t, err)
+	evenPath := filepath.Join(dir, "dem-1000x600.tif")
+	require.NoError(t, raster.WriteFile(evenPath, even, raster.EncodeOptions{Tiled: true, Compression: raster.CompressionLZW}))
+	dataDir, err := filepath.Abs(sharedData)
+	require.NoError(t, err)
+	cl := start(t, 2, nil, func(c *onebox.Config) { c.Worker.DataDirs = []string{dataDir, dir} })
+
+	p := raster.DefaultHillshadeParams()
+	p.Scale = 111120
+	for _, c := range []struct {
+		id   string
+		path string
+		dem  *raster.Raster
+	}{{"parts-even", evenPath, even}, {"parts-real", dem, src}} {
+		job, err := pipeline.Plan(pipeline.Spec{ID: c.id, Op: pipeline.Hillshade, Inputs: []pipeline.Input{pathInput(t, c.path)}, TileSize: 512, Scale: 111120})
+		require.NoError(t, err)
+		cl.submit(t, job)
+		rec := cl.waitJob(t, job.ID, 2*time.Minute)
+		require.Equal(t, events.JobSucceeded, rec.State, rec.Error)
+
+		want, err := raster.Hillshade(c.dem, 0, p)
+		require.NoError(t, err)
+		var cog bytes.Buffer
+		require.NoError(t, raster.EncodeCOG(&cog, want, raster.COGOptions{}))
+		store, err := cl.js.ObjectStore(context.Background(), events.ObjectTiles)
+		require.NoError(t, err)
+		got, err := store.GetBytes(context.Background(), job.Labels["output"])
+		require.NoError(t, err)
+		requireSamePixels(t, want, cl.download(t, job.Labels["output"]))
+		info, err := raster.DecodeInfo(bytes.NewReader(got), int64(len(got)))
+		require.NoError(t, err)
+		require.NotEmpty(t, info.Overviews, c.id)
+		for k := range info.Overviews {
+			w, err := raster.Decode(bytes.NewReader(cog.Bytes()), int64(cog.Len()), raster.ReadOverview(k+1))
+			require.NoError(t, err)
+			g, err := raster.Decode(bytes.NewReader(got), int64(len(got)), raster.ReadOverview(k+1))
+			require.NoError(t, err)
+			requireSamePixels(t, w, g)
+		}
+		assert.True(t, bytes.Equal(cog.Bytes(), got), "%s: the assembled COG is not the single process's COG byte for byte", c.id)
+	}
+}

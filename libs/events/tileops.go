@@ -131,6 +131,34 @@ type TileTerrainParams struct {
 	Altitude *float64 `json:"altitude,omitempty"`
 	// Percent gives slope in percent instead of degrees.
 	Percent bool `json:"percent,omitempty"`
+	// Part, when set, makes Output the tile's part of the output COG
+	// instead of a tile GeoTIFF (see TilePart).
+	Part *TilePart `json:"part,omitempty"`
+}
+
+// TilePart places a tile task's result in the output of its pipeline: the
+// task writes Output as its part of the output Cloud-Optimized GeoTIFF
+// (libs/raster.EncodeCOGPart: the COG's compressed blocks and the overview
+// levels its pixels alone determine), for a tile_assemble task with Parts
+// set. X and Y are the tile's top-left pixel in the Width x Height output.
+type TilePart struct {
+	X      int `json:"x"`
+	Y      int `json:"y"`
+	Width  int `json:"width"`
+	Height int `json:"height"`
+}
+
+func (p *TilePart) check(field string) error {
+	if p == nil {
+		return nil
+	}
+	switch {
+	case p.Width <= 0 || p.Height <= 0 || p.Width > 1<<20 || p.Height > 1<<20:
+		return invalid(field+".width", "width and height must be 1 to 1048576, got %d x %d", p.Width, p.Height)
+	case p.X < 0 || p.Y < 0 || p.X >= p.Width || p.Y >= p.Height:
+		return invalid(field+".x", "x, y (%d, %d) must lie inside the %d x %d output", p.X, p.Y, p.Width, p.Height)
+	}
+	return nil
 }
 
 // TileBandMathParams: an expression over the bands of Inputs (b1, b2, …
@@ -143,6 +171,8 @@ type TileBandMathParams struct {
 	Window     *PixelWindow `json:"window,omitempty"`
 	Output     string       `json:"output"`
 	Expr       string       `json:"expr"`
+	// Part as TileTerrainParams.Part.
+	Part *TilePart `json:"part,omitempty"`
 }
 
 // MaxPathLen bounds a file path in task params.
@@ -159,11 +189,14 @@ func checkPaths(field string, paths ...string) error {
 
 // TileAssembleParams: paste the result tiles of Grid (each covering its
 // core window, named under Prefix) into one raster written to Output as a
-// Cloud-Optimized GeoTIFF.
+// Cloud-Optimized GeoTIFF. With Parts the tiles are parts of that COG
+// (written with TilePart): their compressed blocks are copied into it
+// without decoding them.
 type TileAssembleParams struct {
 	Grid   TileGrid `json:"grid"`
 	Prefix string   `json:"prefix"`
 	Output string   `json:"output"`
+	Parts  bool     `json:"parts,omitempty"`
 }
 
 func tileOps() OpCatalog {
@@ -218,6 +251,9 @@ func tileOps() OpCatalog {
 			}
 			if p.Expr == "" {
 				return invalid("expr", "is required")
+			}
+			if err := p.Part.check("part"); err != nil {
+				return err
 			}
 			return objects("output", p.Output)
 		},
@@ -289,6 +325,12 @@ func terrainCheck(raw json.RawMessage) error {
 	}
 	if p.ZFactor < 0 || p.Scale < 0 {
 		return invalid("scale", "z_factor and scale must not be negative")
+	}
+	if err := p.Part.check("part"); err != nil {
+		return err
+	}
+	if p.Part != nil && (p.Part.X != p.Tile.Core.X || p.Part.Y != p.Tile.Core.Y) {
+		return invalid("part.x", "the part at (%d, %d) must be the tile's core at (%d, %d)", p.Part.X, p.Part.Y, p.Tile.Core.X, p.Tile.Core.Y)
 	}
 	return p.Tile.check("tile")
 }

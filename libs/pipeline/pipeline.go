@@ -5,6 +5,12 @@
 // GeoTIFF. A lost worker costs one tile, not the job, and the tiled result is
 // pixel for pixel the single-process result (the operations' halo handling
 // guarantees it).
+//
+// When the tile size is a multiple of the COG's 512-pixel blocks, each tile
+// task writes its tile as a part of the output COG (its blocks compressed
+// as the COG's, and the overview levels its pixels alone determine), and
+// the assemble task copies those blocks into the COG instead of decoding
+// and compressing the whole raster again: the same file, made in parallel.
 package pipeline
 
 import (
@@ -133,6 +139,14 @@ func Plan(s Spec) (events.JobSpec, error) {
 		job.Tasks = append(job.Tasks, task(id, events.OpTileCut, events.TileCutParams{Source: in.Object, Grid: grid, Prefix: inPrefix(k)}, nil, in.Object))
 		cuts = append(cuts, id)
 	}
+	var part func(t raster.Tile) *events.TilePart
+	if s.TileSize%cogBlock == 0 {
+		part = func(t raster.Tile) *events.TilePart {
+			return &events.TilePart{X: t.Core.X, Y: t.Core.Y, Width: w, Height: h}
+		}
+	} else {
+		part = func(raster.Tile) *events.TilePart { return nil }
+	}
 	var computed, outputs []string
 	for _, t := range tiles {
 		out := events.TileObject(outPrefix, t.Core.X, t.Core.Y)
@@ -140,7 +154,7 @@ func Plan(s Spec) (events.JobSpec, error) {
 		var spec events.TaskSpec
 		switch s.Op {
 		case BandMath:
-			p := events.TileBandMathParams{Output: out, Expr: s.Expr}
+			p := events.TileBandMathParams{Output: out, Expr: s.Expr, Part: part(t)}
 			for k, in := range s.Inputs {
 				if byPath {
 					p.InputPaths = append(p.InputPaths, in.Path)
@@ -156,7 +170,7 @@ func Plan(s Spec) (events.JobSpec, error) {
 				op = events.OpTileSlope
 			}
 			p := events.TileTerrainParams{Output: out, Tile: ref(out, t), Band: s.Band,
-				Scale: s.Scale, ZFactor: s.ZFactor, Azimuth: s.Azimuth, Altitude: s.Altitude, Percent: s.Percent}
+				Scale: s.Scale, ZFactor: s.ZFactor, Azimuth: s.Azimuth, Altitude: s.Altitude, Percent: s.Percent, Part: part(t)}
 			if byPath {
 				p.InputPath = s.Inputs[0].Path
 				spec = task(id, op, p, nil)
@@ -172,7 +186,8 @@ func Plan(s Spec) (events.JobSpec, error) {
 	if len(outputs) > events.DefaultLimits.MaxInputs {
 		outputs = nil // inputs are a locality hint: past the limit, none
 	}
-	assemble := events.TileAssembleParams{Grid: events.TileGrid{Width: w, Height: h, TileSize: s.TileSize}, Prefix: outPrefix, Output: s.Output}
+	assemble := events.TileAssembleParams{Grid: events.TileGrid{Width: w, Height: h, TileSize: s.TileSize}, Prefix: outPrefix, Output: s.Output,
+		Parts: s.TileSize%cogBlock == 0}
 	job.Tasks = append(job.Tasks, task("assemble", events.OpTileAssemble, assemble, computed, outputs...))
 	if s.XYZ != nil {
 		xyz := events.TileXYZParams{Input: s.Output, Prefix: prefix + "/xyz", MinZoom: s.XYZ.MinZoom, MaxZoom: s.XYZ.MaxZoom, Min: s.XYZ.Min, Max: s.XYZ.Max}
@@ -181,6 +196,10 @@ func Plan(s Spec) (events.JobSpec, error) {
 	}
 	return job, nil
 }
+
+// cogBlock is the block size of the output COG (raster.COGOptions' default,
+// which the assemble task writes).
+const cogBlock = 512
 
 func ref(object string, t raster.Tile) events.TileRef {
 	return events.TileRef{

@@ -72,3 +72,57 @@ func TestPathInputsPlanNoCutAndFloatWebTilesNeedAStretch(t *testing.T) {
 	_, err = pipeline.Plan(pipeline.Spec{ID: "p", Op: pipeline.Slope, Inputs: []pipeline.Input{{Object: "a", Width: 9, Height: 9}}, XYZ: &pipeline.XYZ{MinZoom: 1, MaxZoom: 2}})
 	assert.ErrorContains(t, err, "min < max")
 }
+
+func TestTilesOnTheCOGBlocksWriteParts(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		tile  int
+		parts bool
+	}{{512, true}, {2048, true}, {256, false}, {1000, false}} {
+		job, err := pipeline.Plan(pipeline.Spec{ID: "p", Op: pipeline.Hillshade, TileSize: c.tile,
+			Inputs: []pipeline.Input{{Path: "/data/dem.tif", Width: 3000, Height: 1100}}})
+		require.NoError(t, err)
+		data, err := json.Marshal(job)
+		require.NoError(t, err)
+		decoded, err := events.DecodeJob(data)
+		require.NoError(t, err)
+		require.NoError(t, decoded.Validate("default", events.PlatformOps(), events.Limits{}))
+		for _, task := range job.Tasks {
+			switch task.Op {
+			case events.OpTileHillshade:
+				var p events.TileTerrainParams
+				require.NoError(t, json.Unmarshal(task.Params, &p))
+				if !c.parts {
+					assert.Nil(t, p.Part, "tile %d", c.tile)
+					continue
+				}
+				require.NotNil(t, p.Part, "tile %d", c.tile)
+				assert.Equal(t, events.TilePart{X: p.Tile.Core.X, Y: p.Tile.Core.Y, Width: 3000, Height: 1100}, *p.Part)
+			case events.OpTileAssemble:
+				var p events.TileAssembleParams
+				require.NoError(t, json.Unmarshal(task.Params, &p))
+				assert.Equal(t, c.parts, p.Parts, "tile %d", c.tile)
+			}
+		}
+	}
+}
+
+func TestPartParamsAreCheckedByField(t *testing.T) {
+	t.Parallel()
+	ops := events.PlatformOps()
+	tile := `"tile":{"object":"o","core":{"x":512,"y":0,"w":512,"h":512},"read":{"x":511,"y":0,"w":514,"h":513}}`
+	for _, c := range []struct {
+		op, params, field string
+	}{
+		{events.OpTileHillshade, `{"input_path":"/d/a.tif","output":"o",` + tile + `,"part":{"x":512,"y":0,"width":0,"height":10}}`, "part.width"},
+		{events.OpTileHillshade, `{"input_path":"/d/a.tif","output":"o",` + tile + `,"part":{"x":512,"y":0,"width":500,"height":600}}`, "part.x"},
+		{events.OpTileHillshade, `{"input_path":"/d/a.tif","output":"o",` + tile + `,"part":{"x":0,"y":0,"width":2000,"height":600}}`, "part.x"},
+		{events.OpTileBandMath, `{"inputs":["a"],"output":"o","expr":"b1","part":{"x":-1,"y":0,"width":10,"height":10}}`, "part.x"},
+	} {
+		err := ops[c.op](json.RawMessage(c.params))
+		require.ErrorIs(t, err, events.ErrInvalid, c.params)
+		assert.Equal(t, c.field, events.FieldOf(err), c.params)
+	}
+	ok := `{"input_path":"/d/a.tif","output":"o",` + tile + `,"part":{"x":512,"y":0,"width":2000,"height":600}}`
+	require.NoError(t, ops[events.OpTileHillshade](json.RawMessage(ok)))
+}

@@ -100,6 +100,9 @@ func tileTerrain(ctx context.Context, t Task) (json.RawMessage, error) {
 	if err != nil {
 		return nil, Permanent(fmt.Errorf("%s of %s: %w", t.Op, p.Input, err))
 	}
+	if p.Part != nil {
+		return putPart(ctx, t.Tiles, p.Output, out, *p.Part)
+	}
 	return putRaster(ctx, t.Tiles, p.Output, out, false)
 }
 
@@ -128,6 +131,9 @@ func tileBandMath(ctx context.Context, t Task) (json.RawMessage, error) {
 	if err != nil {
 		return nil, Permanent(fmt.Errorf("band math %q: %w", p.Expr, err))
 	}
+	if p.Part != nil {
+		return putPart(ctx, t.Tiles, p.Output, out, *p.Part)
+	}
 	return putRaster(ctx, t.Tiles, p.Output, out, false)
 }
 
@@ -140,6 +146,9 @@ func tileAssemble(ctx context.Context, t Task) (json.RawMessage, error) {
 	tiles, err := raster.Tiles(p.Grid.Width, p.Grid.Height, p.Grid.TileSize, p.Grid.Halo)
 	if err != nil {
 		return nil, Permanent(err)
+	}
+	if p.Parts {
+		return assembleParts(ctx, t.Tiles, p, tiles)
 	}
 	var dst *raster.Raster
 	for _, tile := range tiles {
@@ -244,6 +253,47 @@ func getRaster(ctx context.Context, tiles TileStore, name string) (*raster.Raste
 	return r, nil
 }
 
+// outputCOG are the options of a pipeline's output COG: the defaults of
+// raster.COGOptions (512 blocks, Deflate, average overviews as GDAL's COG
+// driver). Tile tasks writing parts and the assemble task share them.
+var outputCOG = raster.COGOptions{}
+
+// putPart writes r as its part of the output COG (raster.EncodeCOGPart).
+func putPart(ctx context.Context, tiles TileStore, name string, r *raster.Raster, part events.TilePart) (json.RawMessage, error) {
+	var buf bytes.Buffer
+	if err := raster.EncodeCOGPart(&buf, r, part.X, part.Y, part.Width, part.Height, outputCOG); err != nil {
+		return nil, Permanent(fmt.Errorf("encode part %q: %w", name, err))
+	}
+	return putBytes(ctx, tiles, name, buf.Bytes(), r)
+}
+
+// assembleParts fetches the parts the tile tasks wrote, a few at a time,
+// and assembles the COG from their compressed blocks.
+func assembleParts(ctx context.Context, tiles TileStore, p events.TileAssembleParams, grid []raster.Tile) (json.RawMessage, error) {
+	parts := make([]raster.COGPart, len(grid))
+	err := fetchAll(ctx, len(grid), func(ctx context.Context, i int) error {
+		c := grid[i].Core
+		name := events.TileObject(p.Prefix, c.X, c.Y)
+		data, err := tiles.Get(ctx, name)
+		if errors.Is(err, jetstream.ErrObjectNotFound) {
+			return Permanent(fmt.Errorf("object %q not found in %s", name, events.ObjectTiles))
+		}
+		if err != nil {
+			return fmt.Errorf("get object %q: %w", name, err)
+		}
+		parts[i] = raster.COGPart{X: c.X, Y: c.Y, Data: data}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	var buf bytes.Buffer
+	if err := raster.AssembleCOG(&buf, p.Grid.Width, p.Grid.Height, parts, outputCOG); err != nil {
+		return nil, Permanent(fmt.Errorf("assemble %q: %w", p.Output, err))
+	}
+	return putBytes(ctx, tiles, p.Output, buf.Bytes(), &raster.Raster{Width: p.Grid.Width, Height: p.Grid.Height})
+}
+
 // putRaster writes r as a ZSTD GeoTIFF (a Deflate COG when cog is set).
 func putRaster(ctx context.Context, tiles TileStore, name string, r *raster.Raster, cog bool) (json.RawMessage, error) {
 	var buf bytes.Buffer
@@ -260,9 +310,14 @@ func putRaster(ctx context.Context, tiles TileStore, name string, r *raster.Rast
 	if err != nil {
 		return nil, Permanent(fmt.Errorf("encode %q: %w", name, err))
 	}
-	if err := tiles.Put(ctx, name, buf.Bytes()); err != nil {
+	return putBytes(ctx, tiles, name, buf.Bytes(), r)
+}
+
+// putBytes stores data, the encoding of r, as name.
+func putBytes(ctx context.Context, tiles TileStore, name string, data []byte, r *raster.Raster) (json.RawMessage, error) {
+	if err := tiles.Put(ctx, name, data); err != nil {
 		return nil, fmt.Errorf("put object %q: %w", name, err)
 	}
-	sum := sha256.Sum256(buf.Bytes())
-	return json.Marshal(TileResult{Object: name, Bytes: buf.Len(), SHA256: hex.EncodeToString(sum[:]), Width: r.Width, Height: r.Height})
+	sum := sha256.Sum256(data)
+	return json.Marshal(TileResult{Object: name, Bytes: len(data), SHA256: hex.EncodeToString(sum[:]), Width: r.Width, Height: r.Height})
 }

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 
 	"github.com/nats-io/nats.go/jetstream"
 
@@ -41,6 +42,47 @@ func (o objectTiles) Put(ctx context.Context, name string, data []byte) error {
 	}
 	_, err = store.PutBytes(ctx, name, data)
 	return err
+}
+
+// fetchConcurrency is how many objects fetchAll gets at once.
+const fetchConcurrency = 4
+
+// fetchAll calls get for 0..n-1, fetchConcurrency at a time, and returns
+// the first error once every call has returned; the others are cancelled.
+func fetchAll(ctx context.Context, n int, get func(ctx context.Context, i int) error) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var (
+		wg   sync.WaitGroup
+		mu   sync.Mutex
+		next int
+		errs []error
+	)
+	for range min(n, fetchConcurrency) {
+		wg.Go(func() {
+			for {
+				mu.Lock()
+				i := next
+				next++
+				stop := len(errs) > 0 || i >= n
+				mu.Unlock()
+				if stop {
+					return
+				}
+				if err := get(ctx, i); err != nil {
+					mu.Lock()
+					errs = append(errs, err)
+					mu.Unlock()
+					cancel()
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if len(errs) > 0 {
+		return errs[0]
+	}
+	return nil
 }
 
 // ErrPathNotAllowed: a task named a file outside the worker's data
