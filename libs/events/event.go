@@ -52,7 +52,10 @@ type JobEvent struct {
 	// answers, so a client that sent no id can still find its answer.
 	SubmitSeq uint64     `json:"submit_seq,omitempty"`
 	Counts    TaskCounts `json:"counts"`
-	At        time.Time  `json:"at"`
+	// SubmittedAt is when the job was accepted (set by current
+	// schedulers), so a final event tells the job's duration by itself.
+	SubmittedAt *time.Time `json:"submitted_at,omitempty"`
+	At          time.Time  `json:"at"`
 }
 
 // WorkerEvent is a worker lifecycle event on geo.workers.<workerID>.<state>.

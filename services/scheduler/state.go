@@ -121,6 +121,10 @@ func (c *core) publishJobEvent(j *job, now time.Time) {
 		V: events.Version, Tenant: j.rec.Tenant, JobID: j.rec.ID, State: j.rec.State,
 		Error: j.rec.Error, Counts: j.rec.Counts, At: now,
 	}
+	if !j.rec.SubmittedAt.IsZero() {
+		at := j.rec.SubmittedAt
+		ev.SubmittedAt = &at
+	}
 	c.queueJSON(events.JobEventSubject(ev.Tenant, ev.JobID, ev.State), events.JobEventMsgID(ev.Tenant, ev.JobID, ev.State, 0), ev, j.rec.TraceParent)
 }
 
