@@ -59,6 +59,7 @@ var (
 // askNode sends a get to node.
 func (c *Client) askNode(ctx context.Context, node, object string, minV uint64) ([]byte, uint64, error) {
 	msg := nats.NewMsg(events.CacheGetSubject(node))
+	events.InjectTrace(ctx, msg.Header)
 	msg.Header.Set(events.CacheHeaderObject, object)
 	if minV > 0 {
 		msg.Header.Set(events.CacheHeaderMinVersion, events.FormatCacheVersion(minV))
@@ -93,6 +94,7 @@ func (c *Client) writeThrough(ctx context.Context, object string, v uint64, data
 		return nil
 	}
 	msg := nats.NewMsg(events.CachePutSubject(owner))
+	events.InjectTrace(ctx, msg.Header)
 	msg.Header.Set(events.CacheHeaderObject, object)
 	msg.Header.Set(events.CacheHeaderVersion, events.FormatCacheVersion(v))
 	msg.Data = data

@@ -7,6 +7,9 @@ import (
 	"sync"
 
 	"github.com/nats-io/nats.go"
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/geocluster/geocluster/libs/events"
 	"github.com/geocluster/geocluster/libs/tilecache"
@@ -76,12 +79,23 @@ func (s *server) stop() {
 func (n *node) handle(m *nats.Msg) {
 	ctx, cancel := context.WithTimeout(context.Background(), n.cfg.LoadTimeout)
 	defer cancel()
-	var reply *nats.Msg
+	// The request carries the caller's trace context (a worker's task):
+	// the cache's work is a span of the same trace.
+	ctx = events.ExtractTrace(ctx, m.Header)
+	verb := "get"
 	if m.Subject == events.CachePutSubject(n.cfg.ID) {
+		verb = "put"
+	}
+	ctx, span := otel.Tracer(TracerName).Start(ctx, "cache "+verb, trace.WithSpanKind(trace.SpanKindServer),
+		trace.WithAttributes(attribute.String("geo.object", m.Header.Get(events.CacheHeaderObject)), attribute.String("geo.cache.node", n.cfg.ID)))
+	defer span.End()
+	var reply *nats.Msg
+	if verb == "put" {
 		reply = n.put(m)
 	} else {
 		reply = n.get(ctx, m)
 	}
+	span.SetAttributes(attribute.String("geo.cache.status", reply.Header.Get(events.CacheHeaderStatus)))
 	if m.Reply == "" {
 		return
 	}
@@ -89,6 +103,9 @@ func (n *node) handle(m *nats.Msg) {
 		n.log.Warn().Err(err).Str("subject", m.Subject).Msg("reply not sent")
 	}
 }
+
+// TracerName is the OpenTelemetry tracer of the cache node's spans.
+const TracerName = "geocluster/cache"
 
 func status(s events.CacheStatus, reason string) *nats.Msg {
 	r := nats.NewMsg("")
