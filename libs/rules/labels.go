@@ -2,6 +2,7 @@ package rules
 
 import (
 	"sort"
+	"strconv"
 	"strings"
 )
 
@@ -34,7 +35,8 @@ func validLabelName(s string) bool {
 func isLetter(c rune) bool { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') }
 func isDigit(c rune) bool  { return c >= '0' && c <= '9' }
 
-// labelsKey is a canonical, injective encoding of a label set (sorted by name).
+// labelsKey is a canonical, injective encoding of a label set: names sorted,
+// each name and value length-prefixed so no value can forge a separator.
 func labelsKey(l map[string]string) string {
 	if len(l) == 0 {
 		return ""
@@ -46,10 +48,11 @@ func labelsKey(l map[string]string) string {
 	sort.Strings(names)
 	var b strings.Builder
 	for _, k := range names {
-		b.WriteString(k)
-		b.WriteByte(0xfe)
-		b.WriteString(l[k])
-		b.WriteByte(0xff)
+		for _, s := range []string{k, l[k]} {
+			b.WriteString(strconv.Itoa(len(s)))
+			b.WriteByte(':')
+			b.WriteString(s)
+		}
 	}
 	return b.String()
 }

@@ -210,6 +210,9 @@ func scanNumber(s string) (token, error) {
 // parseDuration parses integer-unit sequences in decreasing unit order, e.g.
 // 1h30m, 90s, 250ms, 1d.
 func parseDuration(s string) (time.Duration, error) {
+	if s == "" {
+		return 0, fmt.Errorf("empty duration")
+	}
 	var total time.Duration
 	rest := s
 	next := 0 // index into durationUnits: units must decrease

@@ -146,7 +146,7 @@ func TestParseDuration(t *testing.T) {
 		{"m", 0, true},
 		{"1s1m", 0, true},
 		{"99999999999999999d", 0, true},
-		{"", 0, false},
+		{"", 0, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {

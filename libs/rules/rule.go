@@ -110,10 +110,7 @@ func ParseRule(data []byte) (Rule, error) {
 		}
 		r.Detector = d
 	}
-	if len(errs) == 0 {
-		// Field types decoded; now the values.
-		errs = append(errs, r.Validate())
-	}
+	errs = append(errs, r.Validate())
 	if err := errors.Join(errs...); err != nil {
 		return Rule{}, err
 	}

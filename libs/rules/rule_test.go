@@ -99,6 +99,11 @@ func TestParseRuleNamesTheBadField(t *testing.T) {
 			[]string{`rule "x": detector.window: applies to robust_z only`}},
 		{"detector min_samples", `{` + ok + `, "detector": {"type": "robust_z", "min_samples": -2}}`,
 			[]string{`rule "x": detector.min_samples: must be at least 1`}},
+		{"bad detector field and severity", `{"name": "x", "expr": "up", "severity": "sev", "detector": {"type": "robust_z", "window": "ten"}}`,
+			[]string{
+				`rule "x": detector.window: invalid duration "ten"`,
+				`rule "x": severity: must be one of critical, warning, info`,
+			}},
 		{"several problems at once", `{"name": "x", "expr": "rte(x[1m])", "severity": "high", "labels": {"1": "a"}}`,
 			[]string{
 				`rule "x": expr: column 1: unknown function "rte"`,
