@@ -8,6 +8,9 @@ import { tileURL } from './api.js';
 const MAX_TILES = 1024;
 // VIEW is the width in pixels the grid fits into.
 const VIEW = 768;
+// EAGER is how many tiles load at once; a bigger grid loads as it scrolls
+// into view.
+const EAGER = 64;
 
 export class TilePreview {
   constructor({ panel, grid, setSelect, zoomSelect, note }) {
@@ -73,12 +76,13 @@ export class TilePreview {
     const cols = x1 - x0 + 1;
     const rows = y1 - y0 + 1;
     const size = Math.max(16, Math.min(256, Math.floor(VIEW / cols)));
+    const loading = shown.length > EAGER ? 'lazy' : 'eager';
     this.grid.style.gridTemplateColumns = `repeat(${cols}, ${size}px)`;
     this.grid.style.gridTemplateRows = `repeat(${rows}, ${size}px)`;
     this.grid.dataset.zoom = String(z);
     this.grid.replaceChildren(...shown.map(([x, y]) => {
       const img = el('img', { src: tileURL(s.prefix, z, x, y), alt: `${z}/${x}/${y}`, title: `${s.prefix} ${z}/${x}/${y}`,
-        'data-tile': `${z}/${x}/${y}`, loading: 'lazy', width: size, height: size });
+        'data-tile': `${z}/${x}/${y}`, loading, width: size, height: size });
       img.style.gridColumn = String(x - x0 + 1);
       img.style.gridRow = String(y - y0 + 1);
       img.addEventListener('error', () => img.classList.add('missing'), { once: true });
