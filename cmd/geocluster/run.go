@@ -13,8 +13,10 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/geocluster/geocluster/internal/onebox"
+	"github.com/geocluster/geocluster/internal/telemetry"
 	"github.com/geocluster/geocluster/libs/events"
 	"github.com/geocluster/geocluster/services/cache"
+	"github.com/geocluster/geocluster/services/monitor"
 	"github.com/geocluster/geocluster/services/scheduler"
 	"github.com/geocluster/geocluster/services/worker"
 )
@@ -40,6 +42,7 @@ type options struct {
 	logLevel string
 	demoData string
 	out      string
+	monitor  string
 }
 
 func parse(args []string, getenv func(string) string, stderr io.Writer) (options, error) {
@@ -75,6 +78,11 @@ func parse(args []string, getenv func(string) string, stderr io.Writer) (options
 	fs.StringVar(&o.logLevel, "log-level", envOr("GEO_LOG_LEVEL", "warn"), "log level: debug, info, warn, error")
 	fs.StringVar(&o.demoData, "demo-data", envOr("GEO_DEMO_DATA", "../shared/data"), "folder of sample GeoTIFFs (demo)")
 	fs.StringVar(&o.out, "out", "out/demo", "folder the demo writes its results to (demo)")
+	defMonitor := "127.0.0.1:8090"
+	if o.cmd == "demo" {
+		defMonitor = "127.0.0.1:0" // the demo never collides with a running cluster
+	}
+	fs.StringVar(&o.monitor, "monitor-addr", envOr("GEO_MONITOR_ADDR", defMonitor), `where the monitor serves the dashboard and /metrics ("": no monitor)`)
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -104,6 +112,15 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	log := zerolog.New(zerolog.ConsoleWriter{Out: stderr, TimeFormat: time.TimeOnly}).Level(level).With().Timestamp().Logger()
 
+	shutdownTraces, err := telemetry.Setup(ctx, "geocluster", getenv, stdout)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = shutdownTraces(sctx)
+	}()
 	topo, err := events.LoadTopology(getenv)
 	if err != nil {
 		return err
@@ -125,6 +142,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			cfg.Worker.DataDirs = []string{abs}
 		}
 	}
+	if cfg.MonitorConfig, err = monitor.LoadConfig(getenv); err != nil {
+		return err
+	}
+	cfg.Monitor, cfg.MonitorConfig.HTTPAddr = o.monitor != "", o.monitor
 	cfg.CacheNodes = o.caches
 	cfg.DataDir, cfg.Memory = o.dataDir, o.memory
 	cfg.Host, cfg.Port, cfg.HTTPPort = o.host, o.port, o.httpPort
@@ -141,6 +162,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		storage = "file storage in a temporary directory"
 	}
 	fmt.Fprintf(stdout, "geocluster: NATS JetStream on %s (%s), scheduler + %d workers + %d tile cache nodes\n", cl.URL(), storage, o.workers, o.caches)
+	if a := cl.MonitorAddr(); a != "" {
+		fmt.Fprintf(stdout, "geocluster: dashboard on http://%s/ (Prometheus metrics on /metrics, alerts on geo.alerts.>)\n", a)
+	}
 	if o.httpPort != 0 {
 		fmt.Fprintf(stdout, "geocluster: NATS monitoring on http://%s/\n", cl.Server.MonitorAddr())
 	}

@@ -94,6 +94,7 @@ func (a *app) rootCommand(getenv func(string) string) *cobra.Command {
 		a.eventsCommand(),
 		a.dlqCommand(),
 		a.pipelineCommand(),
+		a.alertsCommand(),
 	)
 	return root
 }

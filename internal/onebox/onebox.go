@@ -23,6 +23,7 @@ import (
 	"github.com/geocluster/geocluster/libs/embedded"
 	"github.com/geocluster/geocluster/libs/events"
 	"github.com/geocluster/geocluster/services/cache"
+	"github.com/geocluster/geocluster/services/monitor"
 	"github.com/geocluster/geocluster/services/scheduler"
 	"github.com/geocluster/geocluster/services/worker"
 )
@@ -56,6 +57,10 @@ type Config struct {
 	// Ops overrides the ops workers run (nil: platform ops). The scheduler's
 	// catalog (Scheduler.Ops) must name them too.
 	Ops *worker.Registry
+	// Monitor runs the monitor (dashboard, /metrics, alerts) with
+	// MonitorConfig when true (false).
+	Monitor       bool
+	MonitorConfig monitor.Config
 	// Log is the root logger; each service gets it with "service" set.
 	Log zerolog.Logger
 }
@@ -65,7 +70,8 @@ func DefaultConfig() Config {
 	return Config{
 		Host: "127.0.0.1", Port: 4222, Workers: 2, CacheNodes: 1,
 		Worker: worker.DefaultConfig(), Scheduler: scheduler.DefaultConfig(), Cache: cache.DefaultConfig(),
-		Topology: events.DefaultTopology(), Log: zerolog.Nop(),
+		MonitorConfig: monitorDefaults(),
+		Topology:      events.DefaultTopology(), Log: zerolog.Nop(),
 	}
 }
 
@@ -79,8 +85,10 @@ type Cluster struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 	mu     sync.Mutex
-	errs   []error
-	svc    []*service
+	// monitorAddr is the monitor's bound HTTP address, guarded by mu.
+	monitorAddr string
+	errs        []error
+	svc         []*service
 }
 
 // service is one running service with its own connection.
@@ -145,6 +153,12 @@ func Start(ctx context.Context, cfg Config) (*Cluster, error) {
 			return nil, err
 		}
 	}
+	if cfg.Monitor {
+		if err := c.startMonitor(); err != nil {
+			c.Stop()
+			return nil, err
+		}
+	}
 	for range cfg.Workers {
 		if _, err := c.AddWorker(); err != nil {
 			c.Stop()
@@ -188,6 +202,49 @@ func (c *Cluster) waitReady(ctx context.Context, workers int) error {
 		case <-time.After(10 * time.Millisecond):
 		}
 	}
+}
+
+// monitorDefaults are the monitor's defaults with the dashboard on a free
+// loopback port (the commands choose a fixed one).
+func monitorDefaults() monitor.Config {
+	m := monitor.DefaultConfig()
+	m.HTTPAddr = "127.0.0.1:0"
+	return m
+}
+
+// startMonitor starts the monitor and waits until it serves HTTP.
+func (c *Cluster) startMonitor() error {
+	mcfg := c.cfg.MonitorConfig
+	mcfg.Topology = c.cfg.Topology
+	started := make(chan error, 1)
+	err := c.startService("monitor", func(ctx context.Context, nc *nats.Conn, log zerolog.Logger) error {
+		m, err := monitor.Start(ctx, monitor.Deps{NC: nc, Log: log}, mcfg)
+		if err != nil {
+			started <- err
+			return err
+		}
+		c.mu.Lock()
+		c.monitorAddr = m.Addr()
+		c.mu.Unlock()
+		started <- nil
+		return m.Wait()
+	})
+	if err != nil {
+		return err
+	}
+	select {
+	case err := <-started:
+		return err
+	case <-c.ctx.Done():
+		return c.ctx.Err()
+	}
+}
+
+// MonitorAddr is where the monitor serves HTTP ("" when it does not run).
+func (c *Cluster) MonitorAddr() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.monitorAddr
 }
 
 // URL is where clients connect.

@@ -66,12 +66,30 @@ function renderQueues(queues) {
 
 // ---- jobs ----
 
-function upsertJob(job) {
+// upsertJob stores a job record unless a newer one is held. When the open
+// job ends, its detail is reloaded (unless the record came from there): the
+// last task states and the output tiles are in it.
+function upsertJob(job, fromDetail = false) {
   const key = jobKey(job.tenant, job.id);
   const old = state.jobs.get(key);
   // Events can overtake a snapshot: keep the newer record.
   if (old && old.updated_at && job.updated_at && Date.parse(old.updated_at) > Date.parse(job.updated_at)) return;
   state.jobs.set(key, job);
+  if (isOpen(job)) {
+    renderDetailHead();
+    if (!fromDetail && TERMINAL.has(job.state) && !(old && TERMINAL.has(old.state))) reloadDetailSoon();
+  }
+}
+
+// refreshJobs reads the job list again; events the stream dropped for a
+// slow page leave no stale progress behind for long.
+async function refreshJobs() {
+  try {
+    for (const j of await api.jobs(JOB_LIMIT)) upsertJob(j);
+    renderJobs();
+  } catch (err) {
+    console.warn('jobs:', err.message);
+  }
 }
 
 function renderJobs() {
@@ -240,7 +258,7 @@ async function loadDetail() {
   try {
     const res = await api.job(d.tenant, d.id);
     if (seq !== detailSeq) return; // the route changed meanwhile
-    upsertJob(res.job);
+    upsertJob(res.job, true);
     renderJobs();
     dag.load(res.tasks || []);
     tiles.load(res.tiles);
@@ -334,10 +352,6 @@ function connect() {
   on('job', (j) => {
     upsertJob(j);
     scheduleJobs();
-    if (isOpen(j)) {
-      renderDetailHead();
-      if (TERMINAL.has(j.state)) reloadDetailSoon();
-    }
   });
   on('task', (ev) => {
     const d = state.detail;
@@ -383,14 +397,16 @@ async function loadSnapshots() {
 
 window.addEventListener('hashchange', route);
 route();
+loadSnapshots();
 connect();
 refreshCharts();
 setInterval(refreshCharts, 30000);
-// Relative times ("12 s ago") age; the snapshots also mend anything a
-// dropped event left stale.
+// Relative times ("12 s ago") age, and running jobs are read again; every
+// 30 s, all the snapshots mend what a dropped event left stale.
 setInterval(() => {
   renderWorkers();
   renderAlerts();
-  renderJobs();
+  if ([...state.jobs.values()].some((j) => !TERMINAL.has(j.state))) refreshJobs();
+  else renderJobs();
 }, 5000);
 setInterval(loadSnapshots, 30000);
