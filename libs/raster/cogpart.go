@@ -3,6 +3,7 @@ package raster
 import (
 	"fmt"
 	"io"
+	"math"
 	"slices"
 )
 
@@ -82,10 +83,7 @@ func EncodeCOGPart(w io.Writer, r *Raster, x, y, width, height int, opts COGOpti
 // copy of it rounded to r.Type (nodata aside).
 func storedSamples(r *Raster) *Raster {
 	for _, p := range r.Pix {
-		for _, v := range p {
-			if r.Type.Holds(v) || r.IsNoData(v) {
-				continue
-			}
+		if !holdsAll(r, p) {
 			q := *r
 			q.Pix = make([][]float64, len(r.Pix))
 			for b, p := range r.Pix {
@@ -95,4 +93,25 @@ func storedSamples(r *Raster) *Raster {
 		}
 	}
 	return r
+}
+
+// holdsAll reports whether every sample of p, nodata aside, is one r.Type
+// holds (DataType.Holds, without its rounding per sample).
+func holdsAll(r *Raster, p []float64) bool {
+	switch t := r.Type; {
+	case t.IsInteger():
+		lo, hi := t.sampleRange()
+		for _, v := range p {
+			if !(v >= lo && v <= hi && v == math.Trunc(v)) && !r.IsNoData(v) {
+				return false
+			}
+		}
+	case t == Float32:
+		for _, v := range p {
+			if float64(float32(v)) != v && v == v && !r.IsNoData(v) {
+				return false
+			}
+		}
+	}
+	return true
 }

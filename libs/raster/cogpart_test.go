@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -158,4 +159,71 @@ func TestGDALValidatesAnAssembledCOG(t *testing.T) {
 	info := requireGDALAgrees(t, path, r)
 	assert.Equal(t, "COG", info.Metadata["IMAGE_STRUCTURE"]["LAYOUT"])
 	assert.Len(t, info.Bands[0].Overviews, 2, fmt.Sprint(info.Bands[0].Overviews))
+}
+
+// TestHalvingIsTheWindowedAverageToTheBit: the exact-halving path of the
+// overviews gives the bits the windowed average gives (nodata, NaN, -0 and
+// values that average to nodata included).
+func TestHalvingIsTheWindowedAverageToTheBit(t *testing.T) {
+	t.Parallel()
+	for i, typ := range []DataType{Uint8, Int16, Float32, Float64} {
+		for _, nanND := range []bool{false, true} {
+			r := randomRaster(uint64(950+i), 130, 94, 2, typ)
+			if nanND && isFloat(typ) {
+				r.NoData = math.NaN()
+			}
+			for _, p := range r.Pix {
+				for j := range p {
+					switch j % 17 {
+					case 3:
+						p[j] = math.Copysign(0, -1)
+					case 5:
+						p[j] = math.NaN()
+					case 7:
+						p[j] = r.NoData + 1
+					}
+				}
+			}
+			for _, hasND := range []bool{true, false} {
+				r.HasNoData = hasND
+				want := downsampleWith(r, 65, 47, false, false)
+				got := downsampleWith(r, 65, 47, false, true)
+				for b := range want.Pix {
+					for j, v := range want.Pix[b] {
+						require.Equal(t, math.Float64bits(v), math.Float64bits(got.Pix[b][j]), "%v nodata %v (%v) band %d sample %d: %v, %v", typ, r.NoData, hasND, b, j, v, got.Pix[b][j])
+					}
+				}
+			}
+		}
+	}
+}
+
+// TestPartOverviewsAreOfTheStoredSamples: samples the type cannot hold
+// (fractions in a Byte raster, out of range, float64 precision in Float32)
+// are rounded as the file stores them before the part's overviews are
+// computed, as EncodeCOG computes them from a decoded raster; the caller's
+// raster is left alone.
+func TestPartOverviewsAreOfTheStoredSamples(t *testing.T) {
+	t.Parallel()
+	for _, typ := range []DataType{Uint8, Float32} {
+		r := randomRaster(970, 256, 256, 1, typ)
+		for j := range r.Pix[0] {
+			switch j % 5 {
+			case 1:
+				r.Pix[0][j] += 0.3
+			case 2:
+				r.Pix[0][j] = 1e9 + 1e-3
+			}
+		}
+		orig := slices.Clone(r.Pix[0])
+		opts := COGOptions{EncodeOptions: EncodeOptions{TileSize: 64}}
+		var whole bytes.Buffer
+		require.NoError(t, EncodeCOG(&whole, r, opts))
+		stored, err := Decode(bytes.NewReader(whole.Bytes()), int64(whole.Len()))
+		require.NoError(t, err)
+		var want bytes.Buffer
+		require.NoError(t, EncodeCOG(&want, stored, opts))
+		assert.Equal(t, want.Bytes(), cogByParts(t, r, 128, opts), "%v", typ)
+		assert.Equal(t, orig, r.Pix[0])
+	}
 }

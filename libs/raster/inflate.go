@@ -8,7 +8,6 @@ import (
 
 	"github.com/klauspost/compress/zlib"
 	"github.com/klauspost/compress/zstd"
-	"golang.org/x/image/tiff/lzw"
 )
 
 // zstdDecoder is shared by every decode: DecodeAll is safe for concurrent
@@ -23,33 +22,7 @@ var zstdDecoder = sync.OnceValues(func() (*zstd.Decoder, error) {
 // Deflate reader is reused.
 type inflater struct {
 	zlib io.ReadCloser
-	src  byteReader
-}
-
-// byteReader is the io.ByteReader the LZW decoder reads from, one call per
-// byte: it does no more than that call needs (bytes.Reader also keeps
-// state for UnreadRune), which makes LZW decoding ~10% faster.
-type byteReader struct {
-	b []byte
-	i int
-}
-
-func (r *byteReader) ReadByte() (byte, error) {
-	if r.i >= len(r.b) {
-		return 0, io.EOF
-	}
-	c := r.b[r.i]
-	r.i++
-	return c, nil
-}
-
-func (r *byteReader) Read(p []byte) (int, error) {
-	if r.i >= len(r.b) {
-		return 0, io.EOF
-	}
-	n := copy(p, r.b[r.i:])
-	r.i += n
-	return n, nil
+	lzw  *lzwTable
 }
 
 // inflate decompresses src into dst, which it fills exactly: a stream that
@@ -60,10 +33,10 @@ func (z *inflater) inflate(c Compression, src, dst []byte) error {
 	var r io.Reader
 	switch c {
 	case CompressionLZW:
-		z.src = byteReader{b: src}
-		lr := lzw.NewReader(&z.src, lzw.MSB, 8)
-		defer lr.Close()
-		r = lr
+		if z.lzw == nil {
+			z.lzw = new(lzwTable)
+		}
+		return z.lzw.decode(src, dst)
 	case CompressionDeflate, compressionDeflateOld:
 		if z.zlib == nil {
 			zr, err := zlib.NewReader(bytes.NewReader(src))
