@@ -46,3 +46,13 @@ func ExtractTrace(ctx context.Context, h nats.Header) context.Context {
 
 // TraceParentHeader is the W3C header that carries the trace id.
 const TraceParentHeader = "traceparent"
+
+// TraceIDOf returns the trace id of a W3C traceparent value
+// ("00-<trace id>-<span id>-<flags>"), "" when it has none; logs carry it
+// so that a log line leads to its trace.
+func TraceIDOf(traceparent string) string {
+	if len(traceparent) < 55 || traceparent[2] != '-' || traceparent[35] != '-' {
+		return ""
+	}
+	return traceparent[3:35]
+}

@@ -28,3 +28,9 @@ func TestTraceContextRoundTripsThroughNATSHeaders(t *testing.T) {
 	events.InjectTrace(events.ExtractTrace(context.Background(), nil), empty)
 	assert.Empty(t, empty.Get("traceparent"))
 }
+
+func TestTraceIDOf(t *testing.T) {
+	assert.Equal(t, "4bf92f3577b34da6a3ce929d0e0e4736", events.TraceIDOf("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"))
+	assert.Equal(t, "", events.TraceIDOf(""))
+	assert.Equal(t, "", events.TraceIDOf("garbage"))
+}

@@ -129,7 +129,7 @@ func (c *core) accept(spec events.JobSpec, hdr nats.Header, now time.Time) {
 	}
 	c.jobs[events.JobKey(j.rec.Tenant, j.rec.ID)] = j
 	c.touchJob(j, now)
-	c.log.Info().Str("job_id", j.rec.ID).Str("tenant", j.rec.Tenant).Int("tasks", j.rec.Total).Msg("job accepted")
+	c.log.Info().Str("job_id", j.rec.ID).Str("tenant", j.rec.Tenant).Str("trace_id", events.TraceIDOf(j.rec.TraceParent)).Int("tasks", j.rec.Total).Msg("job accepted")
 	ev := events.JobEvent{V: events.Version, Tenant: j.rec.Tenant, JobID: j.rec.ID, State: events.JobAccepted, Counts: j.rec.Counts, At: now}
 	c.queueJSON(events.JobEventSubject(j.rec.Tenant, j.rec.ID, events.JobAccepted), events.JobEventMsgID(j.rec.Tenant, j.rec.ID, events.JobAccepted, 0), ev, j.rec.TraceParent)
 	for _, t := range j.order {
@@ -313,7 +313,7 @@ func (c *core) deadLetter(t *task, now time.Time) {
 	}
 	c.queueJSON(events.DLQSubject(t.job.rec.Tenant, s.Priority), events.ReleaseMsgID(t.job.rec.Tenant, t.job.rec.ID, s.ID, t.rec.Attempt), dl, t.job.rec.TraceParent)
 	c.publishTaskEvent(t, events.TaskDeadLettered, last, now)
-	c.log.Warn().Str("job_id", t.job.rec.ID).Str("task_id", s.ID).Int("attempts", t.rec.Attempt).Str("error", last).Msg("task dead-lettered")
+	c.log.Warn().Str("job_id", t.job.rec.ID).Str("task_id", s.ID).Str("trace_id", events.TraceIDOf(t.job.rec.TraceParent)).Int("attempts", t.rec.Attempt).Str("error", last).Msg("task dead-lettered")
 	j := t.job
 	if j.rec.OnFailure == events.ContinueJob {
 		c.skipDescendants(t, now)
@@ -360,7 +360,7 @@ func (c *core) finish(j *job, s events.JobState, errText string, now time.Time) 
 	c.touchJob(j, now)
 	c.publishJobEvent(j, now)
 	c.out.done = append(c.out.done, j)
-	c.log.Info().Str("job_id", j.rec.ID).Str("state", string(s)).Str("error", errText).Msg("job finished")
+	c.log.Info().Str("job_id", j.rec.ID).Str("trace_id", events.TraceIDOf(j.rec.TraceParent)).Str("state", string(s)).Str("error", errText).Msg("job finished")
 }
 
 // cancel stops a live job: nothing more is released, every unfinished task

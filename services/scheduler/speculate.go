@@ -114,7 +114,7 @@ func (c *core) speculate() {
 			c.queueJSON(events.DirectedTaskSubject(s.Priority, s.Pool, w), events.ReleaseMsgID(m.Tenant, m.JobID, m.TaskID, m.Attempt)+".backup", m, t.job.rec.TraceParent)
 			c.out.directed[directedSignal{pool: s.Pool, worker: w}] = struct{}{}
 			c.publishCopyEvent(t, events.TaskBackup, w, fmt.Sprintf("running %s on %s, over %s", now.Sub(t.startedAt).Round(time.Millisecond), t.rec.WorkerID, limit.Round(time.Millisecond)), now)
-			c.log.Info().Str("job_id", j.rec.ID).Str("task_id", s.ID).Str("worker_id", t.rec.WorkerID).Str("backup", w).Msg("straggler backed up")
+			c.log.Info().Str("job_id", j.rec.ID).Str("task_id", s.ID).Str("trace_id", events.TraceIDOf(j.rec.TraceParent)).Str("worker_id", t.rec.WorkerID).Str("backup", w).Msg("straggler backed up")
 		}
 	}
 }
