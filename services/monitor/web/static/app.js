@@ -117,7 +117,8 @@ function renderJobs() {
 
 function jobRow(j) {
   const row = el('tr', { 'data-job': j.id, 'data-tenant': j.tenant, 'data-key': jobKey(j.tenant, j.id), tabindex: 0 });
-  row.append(el('td', {}, j.tenant), el('td', { class: 'mono' }, j.id), el('td'), el('td'), el('td', { class: 'counts' }), el('td', { class: 'when' }));
+  row.append(el('td', {}, j.tenant), el('td', {}, el('span', { class: 'mono' }, j.id), j.name ? el('span', { class: 'name' }, j.name) : null),
+    el('td'), el('td'), el('td', { class: 'counts' }), el('td', { class: 'when' }));
   const open = () => (location.hash = `#/job/${encodeURIComponent(j.tenant)}/${encodeURIComponent(j.id)}`);
   row.addEventListener('click', open);
   row.addEventListener('keydown', (e) => e.key === 'Enter' && open());

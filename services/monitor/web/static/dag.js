@@ -53,6 +53,10 @@ export class DagView {
 
   // load lays out and draws tasks ([{id, op, state, deps, ...}]).
   load(tasks) {
+    // Changes waiting to be painted belong to the nodes being replaced.
+    clearTimeout(this.timer);
+    this.timer = 0;
+    this.dirty.clear();
     this.tasks = new Map(tasks.map((t) => [t.id, { ...t, deps: t.deps || [] }]));
     const layers = layering(this.tasks);
     const vlayers = this.group(layers);
