@@ -27,7 +27,17 @@ type alerting struct {
 	defs     map[string]rules.Rule // valid rules by key
 	rejected map[string]string     // key -> why the stored rule was refused
 	unsent   []AlertMessage        // transitions not yet stored, retried each tick
+	// inherited are the alerts ALERTS says were firing when this monitor
+	// started, by alert id: the engine starts with no state, so its first
+	// firing of one of them is not published again, and one it does not
+	// find firing again within the rule's for (plus a grace) is resolved.
+	inherited map[string]AlertMessage
+	started   time.Time
 }
+
+// inheritGrace is how long past a rule's for an inherited firing alert is
+// given to fire again before it is resolved.
+const inheritGrace = 5 * time.Second
 
 // AlertMessage is what the monitor publishes on an alert subject: a rule's
 // alert that started firing or resolved, with the values that made it.
@@ -90,6 +100,7 @@ func (a *alerting) watchRules(ctx context.Context) error {
 func (a *alerting) eval(ctx context.Context, now time.Time) {
 	trans := a.engine.Eval(now)
 	a.mu.Lock()
+	trans = a.reconcile(trans, now)
 	for _, t := range trans {
 		if len(a.unsent) >= maxUnsent {
 			a.unsent = a.unsent[1:]
@@ -129,6 +140,84 @@ func (a *alerting) eval(ctx context.Context, now time.Time) {
 	a.m.mu.Lock()
 	a.m.alertCounts = counts
 	a.m.mu.Unlock()
+}
+
+// reconcile drops the firing of an alert that was firing before this
+// monitor started and adds the resolution of inherited alerts that did not
+// fire again in time. a.mu is held.
+func (a *alerting) reconcile(trans []rules.Transition, now time.Time) []rules.Transition {
+	if len(a.inherited) == 0 {
+		return trans
+	}
+	out := trans[:0]
+	for _, t := range trans {
+		if _, ok := a.inherited[t.ID]; ok && t.State == rules.StateFiring {
+			delete(a.inherited, t.ID) // still firing: said already
+			continue
+		}
+		out = append(out, t)
+	}
+	active := map[string]bool{}
+	for _, al := range a.engine.Active() {
+		active[al.ID] = true
+	}
+	for id, msg := range a.inherited {
+		r, defined := a.defs[msg.Rule]
+		wait := inheritGrace
+		if defined {
+			wait += r.For
+		}
+		if active[id] || now.Sub(a.started) < wait {
+			continue
+		}
+		delete(a.inherited, id)
+		res := msg.Transition
+		res.State, res.At = rules.StateResolved, now
+		out = append(out, res)
+	}
+	return out
+}
+
+// inherit reads ALERTS for the alerts whose last transition is firing.
+func (a *alerting) inherit(ctx context.Context, now time.Time) error {
+	a.started = now
+	a.inherited = map[string]AlertMessage{}
+	cons, err := a.m.js.OrderedConsumer(ctx, events.StreamAlerts, jetstream.OrderedConsumerConfig{DeliverPolicy: jetstream.DeliverAllPolicy})
+	if err != nil {
+		return fmt.Errorf("read %s: %w", events.StreamAlerts, err)
+	}
+	info, err := cons.Info(ctx)
+	if err != nil {
+		return fmt.Errorf("read %s: %w", events.StreamAlerts, err)
+	}
+	left := info.NumPending
+	for left > 0 {
+		batch, err := cons.Fetch(int(min(left, 1000)), jetstream.FetchMaxWait(5*time.Second))
+		if err != nil {
+			return fmt.Errorf("read %s: %w", events.StreamAlerts, err)
+		}
+		n := 0
+		for m := range batch.Messages() {
+			n++
+			var msg AlertMessage
+			if json.Unmarshal(m.Data(), &msg) != nil || msg.ID == "" {
+				continue
+			}
+			if msg.State == rules.StateFiring {
+				a.inherited[msg.ID] = msg
+			} else {
+				delete(a.inherited, msg.ID)
+			}
+		}
+		if err := batch.Error(); err != nil {
+			return fmt.Errorf("read %s: %w", events.StreamAlerts, err)
+		}
+		if n == 0 {
+			break
+		}
+		left -= uint64(n)
+	}
+	return nil
 }
 
 // publish stores one transition in ALERTS. Its message id makes a retry

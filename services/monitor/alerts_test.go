@@ -146,3 +146,47 @@ func TestBadStoredRuleIsRefusedWithItsError(t *testing.T) {
 	assert.Equal(t, "good", rules[1]["name"])
 	assert.Nil(t, rules[1]["error"])
 }
+
+// A monitor that restarts while an alert fires does not announce it again,
+// and resolves one whose condition cleared while it was down.
+func TestRestartKeepsAlertsDeduplicated(t *testing.T) {
+	h := newHarness(t, 1)
+	cfg := testConfig()
+	mon := h.startMonitor(t, cfg)
+	alerts := subscribeAlerts(t, h)
+	putRule(t, h, "workers_up", `{"name": "workers_up", "expr": "geo_workers > 0", "severity": "info"}`)
+	firings := func() (n int, resolved int) {
+		msgs, _ := alerts.snapshot()
+		for _, m := range msgs {
+			switch m.State {
+			case "firing":
+				n++
+			case "resolved":
+				resolved++
+			}
+		}
+		return n, resolved
+	}
+	require.Eventually(t, func() bool { n, _ := firings(); return n == 1 }, 20*time.Second, 20*time.Millisecond)
+	mon.stop(t)
+
+	mon = h.startMonitor(t, cfg)
+	// The restarted monitor finds the alert firing again…
+	require.Eventually(t, func() bool {
+		var active []map[string]any
+		getJSON(t, mon.base+"/api/alerts", &active)
+		return len(active) == 1 && active[0]["state"] == "firing"
+	}, 20*time.Second, 20*time.Millisecond)
+	// …and has said nothing new: still one firing, none resolved.
+	n, r := firings()
+	assert.Equal(t, 1, n)
+	assert.Equal(t, 0, r)
+
+	// Cleared while the monitor is down: resolved after it comes back.
+	mon.stop(t)
+	putRule(t, h, "workers_up", `{"name": "workers_up", "expr": "geo_workers > 1000", "severity": "info"}`)
+	h.startMonitor(t, cfg)
+	require.Eventually(t, func() bool { _, r := firings(); return r == 1 }, 30*time.Second, 20*time.Millisecond)
+	n, _ = firings()
+	assert.Equal(t, 1, n, "never announced twice")
+}

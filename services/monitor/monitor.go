@@ -120,6 +120,9 @@ func Start(ctx context.Context, deps Deps, cfg Config) (*Monitor, error) {
 		return nil, err
 	}
 	m.alerts = alerts
+	if err := alerts.inherit(ctx, time.Now()); err != nil {
+		return nil, err
+	}
 	cons, err := js.CreateOrUpdateConsumer(ctx, events.StreamEvents, jetstream.ConsumerConfig{
 		Durable: consumerName(cfg.ID), Description: "the monitor's view of every event",
 		DeliverPolicy: jetstream.DeliverAllPolicy, AckPolicy: jetstream.AckAllPolicy,
