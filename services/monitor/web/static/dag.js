@@ -20,6 +20,7 @@ const GROUP_H = 44;
 const GAP_X = 70;
 const GAP_Y = 8;
 const MARGIN = 12;
+const FIT_MIN = 0.6;
 
 // stateOf maps a task event's state to the stored state it leads to; null
 // for events that change nothing (a backup copy, a superseded copy).
@@ -150,8 +151,11 @@ export class DagView {
     const height = tallest + 2 * MARGIN;
     this.node.replaceChildren();
     this.node.setAttribute('viewBox', `0 0 ${width} ${height}`);
-    this.node.setAttribute('width', width);
-    this.node.setAttribute('height', height);
+    // Shrink a tall graph to fit the view, down to FIT_MIN; beyond that its
+    // box scrolls.
+    const fit = Math.min(1, Math.max(FIT_MIN, (0.7 * window.innerHeight - 4) / height));
+    this.node.setAttribute('width', width * fit);
+    this.node.setAttribute('height', height * fit);
     this.node.dataset.tasks = String(this.tasks.size);
 
     const edges = svg('g', { class: 'edges' });
