@@ -155,6 +155,9 @@ func (m *Monitor) overview() Overview {
 			ov.LatencyMS["p99"] = p * 1000
 		}
 	}
+	for _, k := range []string{"total", "busy", "running_tasks", "capacity"} {
+		ov.Workers[k] = 0
+	}
 	for _, w := range m.live {
 		ov.Workers["total"]++
 		if w.Running > 0 {
