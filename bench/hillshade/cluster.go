@@ -17,16 +17,14 @@ import (
 	"github.com/geocluster/geocluster/libs/raster"
 )
 
-// clusterTile is the tile size of the cluster's pipeline: with the DEM's
-// 256-pixel blocks, a tile of 2048 plus its 1-pixel halo touches 10 x 10
-// blocks for 8 x 8 of its own (a tile of 1024 would touch 6 x 6 for 4 x 4).
-const clusterTile = 2048
-
 // clusterRun is one cluster measurement: the whole (upload the DEM to the
 // object store, run the job, download the COG) and the job alone.
 type clusterRun struct {
 	total, job time.Duration
 	tasks      int
+	// cpu is the CPU time of this process (the server, the scheduler and
+	// the workers) over the whole.
+	cpu part
 }
 
 // timeCluster shades the DEM at in on a one-process cluster (embedded NATS,
@@ -36,9 +34,12 @@ type clusterRun struct {
 //
 // With byPath the DEM is not uploaded: the workers' data directory is the
 // DEM's and each tile task reads its own window of the file (no cut task).
-func timeCluster(ctx context.Context, in, out string, workers int, byPath bool) (clusterRun, error) {
+// The tile size, the workers' capacity and the output COG's Deflate level
+// are c's.
+func timeCluster(ctx context.Context, in, out string, c config, byPath bool) (clusterRun, error) {
 	cfg := onebox.DefaultConfig()
-	cfg.Port, cfg.Workers = -1, workers
+	cfg.Port, cfg.Workers = -1, c.cluster
+	cfg.Worker.Capacity = c.capacity
 	in, err := filepath.Abs(in)
 	if err != nil {
 		return clusterRun{}, err
@@ -73,7 +74,8 @@ func timeCluster(ctx context.Context, in, out string, workers int, byPath bool) 
 		return clusterRun{}, err
 	}
 
-	start := time.Now()
+	startCPU := now()
+	start := startCPU.at
 	input := pipeline.Input{Path: in, Width: info.Width, Height: info.Height}
 	if !byPath {
 		f, err := os.Open(in)
@@ -88,7 +90,7 @@ func timeCluster(ctx context.Context, in, out string, workers int, byPath bool) 
 		input = pipeline.Input{Object: "bench/dem.tif", Width: info.Width, Height: info.Height}
 	}
 	job, err := pipeline.Plan(pipeline.Spec{ID: "hillshade-" + events.NewID(), Op: pipeline.Hillshade,
-		Inputs: []pipeline.Input{input}, TileSize: clusterTile, Scale: gdaldemScale})
+		Inputs: []pipeline.Input{input}, TileSize: c.clusterTile, Scale: gdaldemScale, COGLevel: c.cogLevel})
 	if err != nil {
 		return clusterRun{}, err
 	}
@@ -121,5 +123,6 @@ func timeCluster(ctx context.Context, in, out string, workers int, byPath bool) 
 	if err := store.GetFile(ctx, job.Labels["output"], out); err != nil {
 		return clusterRun{}, fmt.Errorf("download the result: %w", err)
 	}
-	return clusterRun{total: time.Since(start), job: jobTime, tasks: len(job.Tasks)}, nil
+	cpu, _ := startCPU.since()
+	return clusterRun{total: time.Since(start), job: jobTime, tasks: len(job.Tasks), cpu: cpu}, nil
 }

@@ -20,7 +20,7 @@
 // The DEM is cached in $TMPDIR/geocluster-bench-hillshade (or -keep DIR,
 // which also keeps the outputs) and checked again whenever it is reused.
 //
-// Usage: go run ./bench/hillshade [-size 8000] [-runs 3] [-keep DIR] [-data ../shared/data] [-tile 1024] [-cluster 2]
+// Usage: go run ./bench/hillshade [-size 8000] [-runs 3] [-keep DIR] [-data ../shared/data] [-tile 1024] [-cluster 2] [-upload=true] [-cluster-tile 2048] [-capacity 1] [-cog-level 6] [-cpuprofile FILE]
 package main
 
 import (
@@ -33,6 +33,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime/debug"
+	"runtime/pprof"
 	"syscall"
 
 	"github.com/geocluster/geocluster/libs/raster"
@@ -62,6 +63,20 @@ type config struct {
 	tile int    // tile size of the tiled run, 0 to skip it (1024)
 	// cluster is the number of workers of the cluster run, 0 to skip it (2).
 	cluster int
+	// upload runs the cluster row that uploads the DEM to the object store
+	// (true); the row reading the DEM by path always runs with -cluster.
+	upload bool
+	// clusterTile is the tile size of the cluster's pipeline (2048).
+	clusterTile int
+	// capacity is how many tasks each worker of the cluster runs at once
+	// (1: a tile task already keeps the cores busy).
+	capacity int
+	// cogLevel is the Deflate level of the cluster's output COG (0: 6,
+	// GDAL's default).
+	cogLevel int
+	// cpuProfile, when set, is where the CPU profile of this process goes:
+	// the cluster runs (the other tools run as processes of their own).
+	cpuProfile string
 }
 
 // Limits of -size: a DEM decodes to size*size float64 samples, which must
@@ -81,6 +96,11 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&c.keep, "keep", "", "directory to keep the DEM and the outputs in (default: cache the DEM in the temp dir, remove the outputs)")
 	fs.IntVar(&c.tile, "tile", 1024, "tile size of the tiled run (0: skip it)")
 	fs.IntVar(&c.cluster, "cluster", 2, "workers of the one-process cluster run (0: skip it)")
+	fs.BoolVar(&c.upload, "upload", true, "with -cluster, also run the cluster row that uploads the DEM to the object store")
+	fs.IntVar(&c.clusterTile, "cluster-tile", 2048, "tile size of the cluster's pipeline, a multiple of 512 for the tile tasks to write the COG's blocks")
+	fs.IntVar(&c.capacity, "capacity", 1, "tasks each worker of the cluster runs at once")
+	fs.IntVar(&c.cogLevel, "cog-level", 0, "Deflate level 1–9 of the cluster's output COG (0: 6, GDAL's default)")
+	fs.StringVar(&c.cpuProfile, "cpuprofile", "", "write the CPU profile of the cluster runs (this process) to this file")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -90,6 +110,15 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	}
 	if c.runs < 1 {
 		errs = append(errs, fmt.Errorf("-runs %d: need at least 1", c.runs))
+	}
+	if c.cogLevel < 0 || c.cogLevel > 9 {
+		errs = append(errs, fmt.Errorf("-cog-level %d outside 1–9 (0: the default, 6)", c.cogLevel))
+	}
+	if c.clusterTile < 16 {
+		errs = append(errs, fmt.Errorf("-cluster-tile %d: at least 16", c.clusterTile))
+	}
+	if c.capacity < 1 {
+		errs = append(errs, fmt.Errorf("-capacity %d: at least 1", c.capacity))
 	}
 	if c.tile < 0 {
 		errs = append(errs, fmt.Errorf("-tile %d", c.tile))
@@ -131,11 +160,24 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		defer outs.remove()
 	}
 	debug.FreeOSMemory() // the DEM check's samples: no run competes with them
+	if cfg.cpuProfile != "" {
+		f, err := os.Create(cfg.cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+	}
 	res, err := measure(ctx, cfg, dem.path, outs, stderr)
+	if cfg.cpuProfile != "" {
+		pprof.StopCPUProfile()
+	}
 	if err != nil {
 		return err
 	}
-	if res.verify, err = verify(outs, cfg.tile > 0, cfg.cluster > 0); err != nil {
+	if res.verify, err = verify(outs, cfg.tile > 0, cfg.cluster > 0 && cfg.upload, cfg.cluster > 0); err != nil {
 		return err
 	}
 	report(stdout, cfg, mach, dem, res)

@@ -107,14 +107,17 @@ func measure(ctx context.Context, cfg config, in string, outs outputs, stderr io
 			res.tiled, res.tiles = append(res.tiled, t), rep.Tiles
 			line += fmt.Sprintf(", ours tiled %s (compute %s)", secs(t.wall), secs(t.compute.Wall))
 		}
-		if cfg.cluster > 0 {
-			c, err := timeCluster(ctx, in, outs.cluster, cfg.cluster, false)
+		if cfg.cluster > 0 && cfg.upload {
+			c, err := timeCluster(ctx, in, outs.cluster, cfg, false)
 			if err != nil {
 				return res, fmt.Errorf("cluster hillshade: %w", err)
 			}
 			res.cluster = append(res.cluster, c)
 			debug.FreeOSMemory() // a GC, then the memory back to the OS
-			cp, err := timeCluster(ctx, in, outs.clusterPath, cfg.cluster, true)
+			line += fmt.Sprintf(", cluster %s (job %s)", secs(c.total), secs(c.job))
+		}
+		if cfg.cluster > 0 {
+			cp, err := timeCluster(ctx, in, outs.clusterPath, cfg, true)
 			if err != nil {
 				return res, fmt.Errorf("cluster hillshade by path: %w", err)
 			}
@@ -122,7 +125,7 @@ func measure(ctx context.Context, cfg config, in string, outs outputs, stderr io
 			// The cluster ran in this process: hand its memory back so that
 			// the next runs of the other tools do not compete with it.
 			debug.FreeOSMemory() // a GC, then the memory back to the OS
-			line += fmt.Sprintf(", cluster %s (job %s), cluster by path %s", secs(c.total), secs(c.job), secs(cp.total))
+			line += fmt.Sprintf(", cluster by path %s (job %s; CPU %s + %s)", secs(cp.total), secs(cp.job), secs(cp.cpu.User), secs(cp.cpu.Sys))
 		}
 		fmt.Fprintln(stderr, line)
 	}

@@ -99,12 +99,16 @@ func report(w io.Writer, cfg config, m machine, d dem, res results) {
 	if len(res.cluster) > 0 {
 		total := medianDur(res.cluster, func(c clusterRun) time.Duration { return c.total })
 		job := medianDur(res.cluster, func(c clusterRun) time.Duration { return c.job })
-		fmt.Fprintf(w, "| geocluster, one-process cluster with %d workers: upload the DEM to `geo_tiles`, job of %d tasks (cut into %d-pixel tiles with a 1-pixel halo, shade each, assemble a COG), download | %s | %.2f | (one process) |\n",
-			cfg.cluster, res.cluster[0].tasks, clusterTile, secs(total), ratio(total, g.wall))
+		fmt.Fprintf(w, "| geocluster, one-process cluster with %d workers: upload the DEM to `geo_tiles`, job of %d tasks (cut into %d-pixel tiles with a 1-pixel halo, shade each, assemble a COG), download | %s | %.2f | %s |\n",
+			cfg.cluster, res.cluster[0].tasks, cfg.clusterTile, secs(total), ratio(total, g.wall), clusterCPU(res.cluster))
 		fmt.Fprintf(w, "| the same, the job alone (submit → succeeded) | %s | %.2f | |\n", secs(job), ratio(job, g.wall))
+	}
+	if len(res.clusterPath) > 0 {
 		pt := medianDur(res.clusterPath, func(c clusterRun) time.Duration { return c.total })
-		fmt.Fprintf(w, "| geocluster, one-process cluster with %d workers, DEM read by path: job of %d tasks (each tile task reads its %d-pixel window plus halo from the file, shades it; assemble a COG), download | %s | %.2f | (one process) |\n",
-			cfg.cluster, res.clusterPath[0].tasks, clusterTile, secs(pt), ratio(pt, g.wall))
+		pj := medianDur(res.clusterPath, func(c clusterRun) time.Duration { return c.job })
+		fmt.Fprintf(w, "| geocluster, one-process cluster with %d workers, DEM read by path: job of %d tasks (each tile task reads its %d-pixel window plus halo from the file, shades it and writes its part of the COG, Deflate level %d; assemble copies the parts' blocks into the COG), download | %s | %.2f | %s |\n",
+			cfg.cluster, res.clusterPath[0].tasks, cfg.clusterTile, cogLevel(cfg), secs(pt), ratio(pt, g.wall), clusterCPU(res.clusterPath))
+		fmt.Fprintf(w, "| the same, the job alone (submit → succeeded) | %s | %.2f | |\n", secs(pj), ratio(pj, g.wall))
 	}
 	fmt.Fprintf(w, "\n| our stages, median: wall (CPU user + sys; minor page faults) | `raster.ReadFile` | hillshade (compute only) | `raster.WriteFile` |\n|---|---:|---:|---:|\n")
 	fmt.Fprintf(w, "| one process | %s | %s | %s |\n", partString(o.read), partString(o.compute), partString(o.write))
@@ -114,6 +118,12 @@ func report(w io.Writer, cfg config, m machine, d dem, res results) {
 	fmt.Fprintf(w, "\nAll runs (wall): gdaldem %s; one process %s", walls(res.gdal), walls(res.ours))
 	if len(res.tiled) > 0 {
 		fmt.Fprintf(w, "; tiled %s", walls(res.tiled))
+	}
+	if len(res.cluster) > 0 {
+		fmt.Fprintf(w, "; cluster %s", clusterWalls(res.cluster))
+	}
+	if len(res.clusterPath) > 0 {
+		fmt.Fprintf(w, "; cluster by path %s", clusterWalls(res.clusterPath))
 	}
 	fmt.Fprintf(w, ".\n\n| our output vs gdaldem's (decoded with raster.ReadFile) | pixels differing | max abs diff | size, type, nodata, georeferencing |\n|---|---:|---:|---|\n")
 	for _, v := range res.verify {
@@ -139,6 +149,29 @@ func walls(ts timings) string {
 	s := make([]string, len(ts))
 	for i, t := range ts {
 		s[i] = fmt.Sprintf("%.2f", t.wall.Seconds())
+	}
+	return strings.Join(s, ", ") + " s"
+}
+
+// clusterCPU is the median CPU time of the cluster's process over its runs.
+func clusterCPU(runs []clusterRun) string {
+	u := medianDur(runs, func(c clusterRun) time.Duration { return c.cpu.User })
+	s := medianDur(runs, func(c clusterRun) time.Duration { return c.cpu.Sys })
+	return fmt.Sprintf("%.2f + %.2f s", u.Seconds(), s.Seconds())
+}
+
+// cogLevel is the Deflate level of the cluster's COG.
+func cogLevel(cfg config) int {
+	if cfg.cogLevel == 0 {
+		return 6
+	}
+	return cfg.cogLevel
+}
+
+func clusterWalls(runs []clusterRun) string {
+	s := make([]string, len(runs))
+	for i, r := range runs {
+		s[i] = fmt.Sprintf("%.2f", r.total.Seconds())
 	}
 	return strings.Join(s, ", ") + " s"
 }

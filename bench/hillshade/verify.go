@@ -25,7 +25,7 @@ type verdict struct {
 func (v verdict) ok() bool { return v.grid == "" && v.maxDiff <= 1 }
 
 // verify compares our outputs with gdaldem's.
-func verify(outs outputs, tiled, cluster bool) ([]verdict, error) {
+func verify(outs outputs, tiled, cluster, clusterPath bool) ([]verdict, error) {
 	want, err := raster.ReadFile(outs.gdal)
 	if err != nil {
 		return nil, fmt.Errorf("read gdaldem's output: %w", err)
@@ -36,6 +36,8 @@ func verify(outs outputs, tiled, cluster bool) ([]verdict, error) {
 	}
 	if cluster {
 		files = append(files, struct{ name, path string }{"cluster (the assembled COG)", outs.cluster})
+	}
+	if clusterPath {
 		files = append(files, struct{ name, path string }{"cluster reading the DEM by path (the assembled COG)", outs.clusterPath})
 	}
 	var vs []verdict

@@ -140,12 +140,24 @@ type TileTerrainParams struct {
 // task writes Output as its part of the output Cloud-Optimized GeoTIFF
 // (libs/raster.EncodeCOGPart: the COG's compressed blocks and the overview
 // levels its pixels alone determine), for a tile_assemble task with Parts
-// set. X and Y are the tile's top-left pixel in the Width x Height output.
+// set. X and Y are the tile's top-left pixel in the Width x Height output;
+// Level is the output COG's Deflate level, as TileAssembleParams.Level.
 type TilePart struct {
 	X      int `json:"x"`
 	Y      int `json:"y"`
 	Width  int `json:"width"`
 	Height int `json:"height"`
+	Level  int `json:"level,omitempty"`
+}
+
+// MaxDeflateLevel is the highest Deflate level of an output COG.
+const MaxDeflateLevel = 9
+
+func checkLevel(field string, level int) error {
+	if level < 0 || level > MaxDeflateLevel {
+		return invalid(field, "Deflate level %d must be 1 to %d (0: 6, GDAL's default)", level, MaxDeflateLevel)
+	}
+	return nil
 }
 
 func (p *TilePart) check(field string) error {
@@ -158,7 +170,7 @@ func (p *TilePart) check(field string) error {
 	case p.X < 0 || p.Y < 0 || p.X >= p.Width || p.Y >= p.Height:
 		return invalid(field+".x", "x, y (%d, %d) must lie inside the %d x %d output", p.X, p.Y, p.Width, p.Height)
 	}
-	return nil
+	return checkLevel(field+".level", p.Level)
 }
 
 // TileBandMathParams: an expression over the bands of Inputs (b1, b2, …
@@ -191,12 +203,15 @@ func checkPaths(field string, paths ...string) error {
 // core window, named under Prefix) into one raster written to Output as a
 // Cloud-Optimized GeoTIFF. With Parts the tiles are parts of that COG
 // (written with TilePart): their compressed blocks are copied into it
-// without decoding them.
+// without decoding them. Level is the COG's Deflate level (0: 6, GDAL's
+// default; 1 compresses about three times faster, to a file about a tenth
+// larger for a hillshade).
 type TileAssembleParams struct {
 	Grid   TileGrid `json:"grid"`
 	Prefix string   `json:"prefix"`
 	Output string   `json:"output"`
 	Parts  bool     `json:"parts,omitempty"`
+	Level  int      `json:"level,omitempty"`
 }
 
 func tileOps() OpCatalog {
@@ -285,6 +300,9 @@ func tileOps() OpCatalog {
 				return err
 			}
 			if err := objects("prefix", p.Prefix); err != nil {
+				return err
+			}
+			if err := checkLevel("level", p.Level); err != nil {
 				return err
 			}
 			return objects("output", p.Output)

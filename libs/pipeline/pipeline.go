@@ -61,6 +61,10 @@ type Spec struct {
 	Expr string
 	// Output names the result object (jobs/<ID>/<Op>.tif).
 	Output string
+	// COGLevel is the Deflate level of the output COG, 1–9 (0: 6, GDAL's
+	// default); only with a tile size that is a multiple of 512, where the
+	// tile tasks compress the COG's blocks.
+	COGLevel int
 	// Priority of the job's tasks (normal).
 	Priority events.Priority
 	// XYZ, when set, adds a task that renders the output as web-mercator
@@ -112,6 +116,10 @@ func Plan(s Spec) (events.JobSpec, error) {
 	if s.TileSize == 0 {
 		s.TileSize = 256
 	}
+	parts := s.TileSize%cogBlock == 0
+	if s.COGLevel < 0 || s.COGLevel > events.MaxDeflateLevel || (s.COGLevel != 0 && !parts) {
+		return events.JobSpec{}, fmt.Errorf("cog level %d: a Deflate level 1–%d, with a tile size that is a multiple of %d", s.COGLevel, events.MaxDeflateLevel, cogBlock)
+	}
 	if s.XYZ != nil && s.Op != Hillshade && !(s.XYZ.Max > s.XYZ.Min) {
 		return events.JobSpec{}, fmt.Errorf("xyz: the %s output is Float32: give min < max to stretch it onto gray levels", s.Op)
 	}
@@ -140,9 +148,9 @@ func Plan(s Spec) (events.JobSpec, error) {
 		cuts = append(cuts, id)
 	}
 	var part func(t raster.Tile) *events.TilePart
-	if s.TileSize%cogBlock == 0 {
+	if parts {
 		part = func(t raster.Tile) *events.TilePart {
-			return &events.TilePart{X: t.Core.X, Y: t.Core.Y, Width: w, Height: h}
+			return &events.TilePart{X: t.Core.X, Y: t.Core.Y, Width: w, Height: h, Level: s.COGLevel}
 		}
 	} else {
 		part = func(raster.Tile) *events.TilePart { return nil }
@@ -187,7 +195,7 @@ func Plan(s Spec) (events.JobSpec, error) {
 		outputs = nil // inputs are a locality hint: past the limit, none
 	}
 	assemble := events.TileAssembleParams{Grid: events.TileGrid{Width: w, Height: h, TileSize: s.TileSize}, Prefix: outPrefix, Output: s.Output,
-		Parts: s.TileSize%cogBlock == 0}
+		Parts: parts, Level: s.COGLevel}
 	job.Tasks = append(job.Tasks, task("assemble", events.OpTileAssemble, assemble, computed, outputs...))
 	if s.XYZ != nil {
 		xyz := events.TileXYZParams{Input: s.Output, Prefix: prefix + "/xyz", MinZoom: s.XYZ.MinZoom, MaxZoom: s.XYZ.MaxZoom, Min: s.XYZ.Min, Max: s.XYZ.Max}

@@ -118,6 +118,8 @@ func TestPartParamsAreCheckedByField(t *testing.T) {
 		{events.OpTileHillshade, `{"input_path":"/d/a.tif","output":"o",` + tile + `,"part":{"x":512,"y":0,"width":500,"height":600}}`, "part.x"},
 		{events.OpTileHillshade, `{"input_path":"/d/a.tif","output":"o",` + tile + `,"part":{"x":0,"y":0,"width":2000,"height":600}}`, "part.x"},
 		{events.OpTileBandMath, `{"inputs":["a"],"output":"o","expr":"b1","part":{"x":-1,"y":0,"width":10,"height":10}}`, "part.x"},
+		{events.OpTileBandMath, `{"inputs":["a"],"output":"o","expr":"b1","part":{"x":0,"y":0,"width":10,"height":10,"level":10}}`, "part.level"},
+		{events.OpTileAssemble, `{"grid":{"width":100,"height":100,"tile_size":512},"prefix":"p","output":"o","parts":true,"level":-1}`, "level"},
 	} {
 		err := ops[c.op](json.RawMessage(c.params))
 		require.ErrorIs(t, err, events.ErrInvalid, c.params)
@@ -125,4 +127,31 @@ func TestPartParamsAreCheckedByField(t *testing.T) {
 	}
 	ok := `{"input_path":"/d/a.tif","output":"o",` + tile + `,"part":{"x":512,"y":0,"width":2000,"height":600}}`
 	require.NoError(t, ops[events.OpTileHillshade](json.RawMessage(ok)))
+}
+
+func TestCOGLevelReachesTheTasksThatCompress(t *testing.T) {
+	t.Parallel()
+	in := []pipeline.Input{{Path: "/data/dem.tif", Width: 1100, Height: 700}}
+	job, err := pipeline.Plan(pipeline.Spec{ID: "p", Op: pipeline.Hillshade, TileSize: 512, COGLevel: 1, Inputs: in})
+	require.NoError(t, err)
+	for _, task := range job.Tasks {
+		switch task.Op {
+		case events.OpTileHillshade:
+			var p events.TileTerrainParams
+			require.NoError(t, json.Unmarshal(task.Params, &p))
+			require.NotNil(t, p.Part)
+			assert.Equal(t, 1, p.Part.Level)
+		case events.OpTileAssemble:
+			var p events.TileAssembleParams
+			require.NoError(t, json.Unmarshal(task.Params, &p))
+			assert.Equal(t, 1, p.Level)
+		}
+	}
+	for _, c := range []pipeline.Spec{
+		{ID: "p", Op: pipeline.Hillshade, TileSize: 512, COGLevel: 10, Inputs: in},
+		{ID: "p", Op: pipeline.Hillshade, TileSize: 256, COGLevel: 1, Inputs: in},
+	} {
+		_, err := pipeline.Plan(c)
+		assert.ErrorContains(t, err, "cog level", "%+v", c)
+	}
 }

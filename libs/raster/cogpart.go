@@ -3,7 +3,6 @@ package raster
 import (
 	"fmt"
 	"io"
-	"math"
 	"slices"
 )
 
@@ -102,7 +101,7 @@ func holdsAll(r *Raster, p []float64) bool {
 	case t.IsInteger():
 		lo, hi := t.sampleRange()
 		for _, v := range p {
-			if !(v >= lo && v <= hi && v == math.Trunc(v)) && !r.IsNoData(v) {
+			if !(v >= lo && v <= hi && float64(int64(v)) == v) && !r.IsNoData(v) {
 				return false
 			}
 		}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -225,5 +226,34 @@ func TestPartOverviewsAreOfTheStoredSamples(t *testing.T) {
 		require.NoError(t, EncodeCOG(&want, stored, opts))
 		assert.Equal(t, want.Bytes(), cogByParts(t, r, 128, opts), "%v", typ)
 		assert.Equal(t, orig, r.Pix[0])
+	}
+}
+
+// TestMayStoreAsNeverMissesNoData: the cheap test before DataType.Convert
+// in the halving never says no where Convert gives the nodata value.
+func TestMayStoreAsNeverMissesNoData(t *testing.T) {
+	t.Parallel()
+	rng := rand.New(rand.NewPCG(1, 2))
+	for _, typ := range []DataType{Uint8, Uint16, Int16, Int32, Float32, Float64} {
+		lo, hi := typ.sampleRange()
+		nds := []float64{0, 1, -9999, 255, 65535, -32768, math.MaxInt32, -math.MaxFloat32, math.MaxFloat32, math.Inf(1), math.Inf(-1), 1e20, 3.3}
+		for _, nd := range nds {
+			for range 2000 {
+				var v float64
+				switch rng.IntN(4) {
+				case 0:
+					v = nd + rng.NormFloat64()*4
+				case 1:
+					v = nd * (1 + rng.NormFloat64()*1e-7)
+				case 2:
+					v = (rng.Float64() - 0.5) * 1e10
+				default:
+					v = (rng.Float64() - 0.5) * 1e40
+				}
+				if typ.Convert(v) == nd {
+					require.True(t, mayStoreAs(v, nd, lo, hi), "%v: %v stores as nodata %v", typ, v, nd)
+				}
+			}
+		}
 	}
 }

@@ -132,6 +132,7 @@ func (a axisWindow) sum(row []float64, src *Raster) (total, weight float64) {
 // included.
 func halveRow(q, r0, r1 []float64, src *Raster, empty float64) {
 	nd, hasND := src.NoData, src.HasNoData
+	lo, hi := src.Type.sampleRange()
 	valid := func(v float64) bool { return v == v && !(hasND && v == nd) }
 	for i := range q {
 		a, b, c, d := r0[2*i], r0[2*i+1], r1[2*i], r1[2*i+1]
@@ -160,10 +161,21 @@ func halveRow(q, r0, r1 []float64, src *Raster, empty float64) {
 		switch v := total / weight; {
 		case weight == 0:
 			q[i] = empty
-		case hasND && src.Type.Convert(v) == nd:
+		case hasND && mayStoreAs(v, nd, lo, hi) && src.Type.Convert(v) == nd:
 			q[i] = noDataReplacement(src.Type, nd)
 		default:
 			q[i] = v
 		}
 	}
+}
+
+// mayStoreAs reports whether v may be stored as the sample nd by a type
+// holding lo to hi, cheaply and never wrongly false: v is clamped or
+// overflows single precision, or lies within 1 of nd plus the rounding of
+// single precision. The exact test (DataType.Convert) follows.
+func mayStoreAs(v, nd, lo, hi float64) bool {
+	if v < lo || v > hi || !(math.Abs(v) <= math.MaxFloat32) || math.IsInf(nd, 0) {
+		return true
+	}
+	return math.Abs(v-nd) <= 1+(math.Abs(v)+math.Abs(nd))*0x1p-22
 }

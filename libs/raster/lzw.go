@@ -84,6 +84,7 @@ func (t *lzwTable) decode(src, dst []byte) error {
 		case code == lzwEOI:
 			return fmt.Errorf("LZW stream ends early: %w", io.ErrUnexpectedEOF)
 		case code < hi:
+			code &= lzwCodes - 1 // always true: lets the compiler drop bounds checks
 			n = t.size[code]
 			if room := uint32(len(dst) - pos); n > room {
 				copy(dst[pos:], dst[t.start[code]:t.start[code]+room])
@@ -114,8 +115,9 @@ func (t *lzwTable) decode(src, dst []byte) error {
 		}
 		if last {
 			// The previous string then this one's first byte: in dst they
-			// lie side by side.
-			t.start[hi], t.size[hi] = lastStart, lastSz+1
+			// lie side by side. (hi < lzwCodes-1 while last holds.)
+			e := hi & (lzwCodes - 1)
+			t.start[e], t.size[e] = lastStart, lastSz+1
 		}
 		pos += int(n)
 		last, lastStart, lastSz = true, start, n

@@ -11,7 +11,12 @@ import (
 func packSamples(dst []byte, src []float64, t DataType, bo binary.ByteOrder) {
 	switch t {
 	case Uint8:
+		dst = dst[:len(src)]
 		for i, v := range src {
+			if u := int(v); float64(u) == v && uint(u) <= math.MaxUint8 {
+				dst[i] = uint8(u) // already a byte: the common case
+				continue
+			}
 			dst[i] = uint8(roundClamp(v, 0, math.MaxUint8))
 		}
 	case Uint16:

@@ -150,6 +150,9 @@ func tileAssemble(ctx context.Context, t Task) (json.RawMessage, error) {
 	if p.Parts {
 		return assembleParts(ctx, t.Tiles, p, tiles)
 	}
+	if p.Level != 0 {
+		return nil, Permanent(fmt.Errorf("level %d: only an assembly of parts takes a Deflate level", p.Level))
+	}
 	var dst *raster.Raster
 	for _, tile := range tiles {
 		name := events.TileObject(p.Prefix, tile.Core.X, tile.Core.Y)
@@ -255,13 +258,16 @@ func getRaster(ctx context.Context, tiles TileStore, name string) (*raster.Raste
 
 // outputCOG are the options of a pipeline's output COG: the defaults of
 // raster.COGOptions (512 blocks, Deflate, average overviews as GDAL's COG
-// driver). Tile tasks writing parts and the assemble task share them.
-var outputCOG = raster.COGOptions{}
+// driver) at the Deflate level asked for (0: 6). Tile tasks writing parts
+// and the assemble task share them.
+func outputCOG(level int) raster.COGOptions {
+	return raster.COGOptions{EncodeOptions: raster.EncodeOptions{Level: level}}
+}
 
 // putPart writes r as its part of the output COG (raster.EncodeCOGPart).
 func putPart(ctx context.Context, tiles TileStore, name string, r *raster.Raster, part events.TilePart) (json.RawMessage, error) {
 	var buf bytes.Buffer
-	if err := raster.EncodeCOGPart(&buf, r, part.X, part.Y, part.Width, part.Height, outputCOG); err != nil {
+	if err := raster.EncodeCOGPart(&buf, r, part.X, part.Y, part.Width, part.Height, outputCOG(part.Level)); err != nil {
 		return nil, Permanent(fmt.Errorf("encode part %q: %w", name, err))
 	}
 	return putBytes(ctx, tiles, name, buf.Bytes(), r)
@@ -288,7 +294,7 @@ func assembleParts(ctx context.Context, tiles TileStore, p events.TileAssemblePa
 		return nil, err
 	}
 	var buf bytes.Buffer
-	if err := raster.AssembleCOG(&buf, p.Grid.Width, p.Grid.Height, parts, outputCOG); err != nil {
+	if err := raster.AssembleCOG(&buf, p.Grid.Width, p.Grid.Height, parts, outputCOG(p.Level)); err != nil {
 		return nil, Permanent(fmt.Errorf("assemble %q: %w", p.Output, err))
 	}
 	return putBytes(ctx, tiles, p.Output, buf.Bytes(), &raster.Raster{Width: p.Grid.Width, Height: p.Grid.Height})
