@@ -1,7 +1,10 @@
 // Package service is the common frame of a standalone service binary: it
-// reads NATS_URL and GEO_LOG_LEVEL, builds the root logger with "service"
-// set, connects under the service's name, runs the service until SIGINT or
-// SIGTERM, and drains the connection.
+// reads NATS_URL, GEO_LOG_LEVEL and GEO_HEALTH_ADDR, builds the root logger
+// with "service" set, connects under the service's name, runs the service
+// until SIGINT or SIGTERM, and drains the connection. With GEO_HEALTH_ADDR
+// set (e.g. 127.0.0.1:8081) it also serves GET /healthz there for container
+// health checks: 200 while the connection is up and JetStream answers, else
+// 503.
 package service
 
 import (
@@ -39,8 +42,25 @@ func Run(ctx context.Context, name string, getenv func(string) string, stderr io
 	if err != nil {
 		return fmt.Errorf("connect %s: %w", url, err)
 	}
-	log.Info().Str("nats_url", url).Msg("starting")
+	var h *health
+	if addr := getenv("GEO_HEALTH_ADDR"); addr != "" {
+		if h, err = startHealth(addr, nc); err != nil {
+			nc.Close()
+			return err
+		}
+	}
+	log.Info().Str("nats_url", url).Str("health_addr", getenv("GEO_HEALTH_ADDR")).Msg("starting")
+	served := make(chan error, 1)
+	if h != nil {
+		go func() { served <- h.run() }()
+	}
 	runErr := r(ctx, nc, log)
+	if h != nil {
+		h.stop()
+		if err := <-served; err != nil {
+			runErr = errors.Join(runErr, fmt.Errorf("health: %w", err))
+		}
+	}
 	closed := make(chan struct{})
 	nc.SetClosedHandler(func(*nats.Conn) { close(closed) })
 	if err := nc.Drain(); err != nil {
