@@ -147,13 +147,16 @@ func TestUndecodableTaskIsTerminated(t *testing.T) {
 func TestLongTaskIsNotRedelivered(t *testing.T) {
 	t.Parallel()
 	topo := natstest.Topology()
-	topo.TaskAckWait = 300 * time.Millisecond
+	// Progress goes out every ack wait / 3; the ack wait leaves room for
+	// a loaded CI machine to stall the worker for a second without the
+	// task being redelivered, and the task runs for three ack waits.
+	topo.TaskAckWait = 1500 * time.Millisecond
 	h := newHarnessWith(t, topo)
 	var calls atomic.Int32
 	reg := worker.NewRegistry()
 	require.NoError(t, reg.Register("long", func(ctx context.Context, _ worker.Task) (json.RawMessage, error) {
 		calls.Add(1)
-		timer := time.NewTimer(4 * topo.TaskAckWait)
+		timer := time.NewTimer(3 * topo.TaskAckWait)
 		defer timer.Stop()
 		select {
 		case <-timer.C:
