@@ -287,7 +287,7 @@ func pasteLevel(hdr *Raster, k int, ps []*openPart, o COGOptions) (*Raster, erro
 		chunks := l.img.chunksIn(Window{W: win.W, H: win.H})
 		err = runChunks(len(chunks), o.Concurrency, getChunkScratch, putChunkScratch, func(s *chunkScratch, n int) error {
 			i := chunks[n]
-			return s.decode(l.img, i, l.offsets[i], l.counts[i], tile, Window{W: win.W, H: win.H})
+			return s.decode(l.img, i, l.offsets[i], l.counts[i], tile, Window{W: win.W, H: win.H}, nil)
 		})
 		if err != nil {
 			return nil, fmt.Errorf("part at (%d, %d), level %d: %w", p.x, p.y, k, err)

@@ -118,7 +118,7 @@ func (d *Dataset) readWindow(win Window) (*Raster, error) {
 	err = runChunks(len(chunks), d.workers, getChunkScratch, putChunkScratch,
 		func(s *chunkScratch, k int) error {
 			i := chunks[k]
-			return s.decode(im, i, d.offsets[i], d.counts[i], r, win)
+			return s.decode(im, i, d.offsets[i], d.counts[i], r, win, nil)
 		})
 	if err != nil {
 		return nil, err

@@ -39,14 +39,32 @@ func putChunkScratch(s *chunkScratch) { chunkScratches.Put(s) }
 // which holds the pixels of win. Chunks cover disjoint pixels (of one band
 // when planar), so goroutines decoding different chunks into one dst never
 // write the same sample.
-func (s *chunkScratch) decode(img *tiffImage, i int, off, count uint64, dst *Raster, win Window) error {
+//
+// With f32 set, the samples of its band go to f32.pix, win.W wide, in
+// single precision, and dst only describes the window (its Pix unused).
+func (s *chunkScratch) decode(img *tiffImage, i int, off, count uint64, dst *Raster, win Window, f32 *band32) error {
 	plane, x0, y0, w, h, rows := img.chunkRect(i)
+	if f32 != nil && img.planar && plane != f32.band {
+		return nil // another band's chunk
+	}
 	part := Window{X: x0, Y: y0, W: w, H: h}.Intersect(win) // the pixels dst wants
 	dx, dy := part.X-win.X, part.Y-win.Y
 	if count == 0 { // sparse chunk: nodata, or 0 without nodata
 		// The nodata value as a sample of the raster's type (GDAL fills a
 		// sparse block with nodata converted, so clamped, to the type).
 		fill := dst.Type.Convert(dst.NoData)
+		if f32 != nil {
+			for y := dy; y < dy+part.H; y++ {
+				row := f32.pix[y*win.W+dx : y*win.W+dx+part.W]
+				for x := range row {
+					row[x] = 0
+					if dst.HasNoData {
+						row[x] = float32(fill)
+					}
+				}
+			}
+			return nil
+		}
 		if dst.HasNoData && fill != 0 {
 			for b := range dst.Pix {
 				if img.planar && b != plane {
@@ -110,12 +128,23 @@ func (s *chunkScratch) decode(img *tiffImage, i int, off, count uint64, dst *Ras
 		row := raw[(y-y0)*rowBytes : (y-y0+1)*rowBytes]
 		littleEndianRow(img.predictor, row, s.tmp, size, bands, big)
 		start := (y-win.Y)*dst.Width + dx
-		if bands == 1 {
+		switch {
+		case f32 != nil && bands == 1:
+			unpackLE32(f32.pix[start:start+part.W], row[from:to], img.dtype)
+			continue
+		case bands == 1:
 			unpackLE(dst.Pix[plane][start:start+part.W], row[from:to], img.dtype)
 			continue
 		}
 		v := s.samples[:part.W*bands]
 		unpackLE(v, row[from:to], img.dtype)
+		if f32 != nil {
+			out := f32.pix[start : start+part.W]
+			for x := range out {
+				out[x] = float32(v[x*bands+f32.band])
+			}
+			continue
+		}
 		for b, p := range dst.Pix {
 			out := p[start : start+part.W]
 			for x := range out {

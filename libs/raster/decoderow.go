@@ -108,6 +108,26 @@ func horizontalDecodeLE(row []byte, size, stride int) {
 	}
 }
 
+// unpackLE32 converts len(dst) little-endian samples of type t from src to
+// float32, as float32(v) of unpackLE's v.
+func unpackLE32(dst []float32, src []byte, t DataType) {
+	le := binary.LittleEndian
+	switch t {
+	case Float32:
+		src = src[:4*len(dst)]
+		for i := range dst {
+			dst[i] = math.Float32frombits(le.Uint32(src[4*i:]))
+		}
+	default:
+		size := t.Size()
+		var v [1]float64
+		for i := range dst {
+			unpackLE(v[:], src[size*i:size*(i+1)], t)
+			dst[i] = float32(v[0])
+		}
+	}
+}
+
 // unpackLE converts len(dst) little-endian samples of type t from src to
 // float64. Every supported type converts exactly.
 func unpackLE(dst []float64, src []byte, t DataType) {

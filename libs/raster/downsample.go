@@ -174,8 +174,9 @@ func halveRow(q, r0, r1 []float64, src *Raster, empty float64) {
 // overflows single precision, or lies within 1 of nd plus the rounding of
 // single precision. The exact test (DataType.Convert) follows.
 func mayStoreAs(v, nd, lo, hi float64) bool {
-	if v < lo || v > hi || !(math.Abs(v) <= math.MaxFloat32) || math.IsInf(nd, 0) {
-		return true
+	av := math.Abs(v)
+	if d := math.Abs(v - nd); d <= 1+(av+math.Abs(nd))*0x1p-22 || d > math.MaxFloat64 {
+		return true // near nd, or nd is infinite (v too, or NaN: Convert decides)
 	}
-	return math.Abs(v-nd) <= 1+(math.Abs(v)+math.Abs(nd))*0x1p-22
+	return v < lo || v > hi || !(av <= math.MaxFloat32)
 }

@@ -80,15 +80,30 @@ func (p *focalPlane[T]) markNoData() {
 	if !p.hasND {
 		return
 	}
+	if vs, ok := any(p.v).([]float32); ok && !p.isNaNND {
+		// isNoData for floats, its type switch out of the loop.
+		nd := any(p.noData).(float32)
+		for i, f := range vs {
+			if f == nd || float32(math.Abs(float64(f-nd))) < float32(1.1920929e-07)*float32(math.Abs(float64(f+nd)))*2 {
+				p.mark(i)
+			}
+		}
+		return
+	}
 	for i, v := range p.v {
 		if p.isNoData(v) {
-			if p.nd == nil {
-				p.nd, p.rowND = make([]bool, len(p.v)), make([]bool, p.h)
-			}
-			p.nd[i] = true
-			p.rowND[i/p.w] = true
+			p.mark(i)
 		}
 	}
+}
+
+// mark records sample i as nodata.
+func (p *focalPlane[T]) mark(i int) {
+	if p.nd == nil {
+		p.nd, p.rowND = make([]bool, len(p.v)), make([]bool, p.h)
+	}
+	p.nd[i] = true
+	p.rowND[i/p.w] = true
 }
 
 // isNoData is gdaldem's test: NaN for a NaN nodata, otherwise equality

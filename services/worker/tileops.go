@@ -51,54 +51,61 @@ func tileCut(ctx context.Context, t Task) (json.RawMessage, error) {
 	return json.Marshal(map[string]int{"tiles": len(tiles)})
 }
 
-// tileTerrain computes hillshade or slope of one tile's core window.
+// tileTerrain computes hillshade or slope of one tile's core window. A tile
+// read by path is decoded straight from the file into the samples the
+// operation computes in (raster.Dataset.HillshadeWindow).
 func tileTerrain(ctx context.Context, t Task) (json.RawMessage, error) {
 	var p events.TileTerrainParams
 	if err := decodeParams(t, &p); err != nil {
 		return nil, err
 	}
-	var in *raster.Raster
-	var err error
-	if p.InputPath != "" {
-		in, err = readWindow(t.DataDirs, p.InputPath, p.Tile.Read)
-	} else {
-		in, err = getRaster(ctx, t.Tiles, p.Input)
+	hp := raster.DefaultHillshadeParams()
+	sp := raster.DefaultSlopeParams()
+	if p.ZFactor > 0 {
+		hp.ZFactor, sp.ZFactor = p.ZFactor, p.ZFactor
 	}
-	if err != nil {
-		return nil, err
+	if p.Scale > 0 {
+		hp.Scale, sp.Scale = p.Scale, p.Scale
 	}
-	// The core window in the tile's own pixels.
-	local := raster.Window{X: p.Tile.Core.X - p.Tile.Read.X, Y: p.Tile.Core.Y - p.Tile.Read.Y, W: p.Tile.Core.W, H: p.Tile.Core.H}
+	if p.Azimuth != nil {
+		hp.Azimuth = *p.Azimuth
+	}
+	if p.Altitude != nil {
+		hp.Altitude = *p.Altitude
+	}
+	sp.Percent = p.Percent
+	read := raster.Window{X: p.Tile.Read.X, Y: p.Tile.Read.Y, W: p.Tile.Read.W, H: p.Tile.Read.H}
+	core := raster.Window{X: p.Tile.Core.X, Y: p.Tile.Core.Y, W: p.Tile.Core.W, H: p.Tile.Core.H}
 	var out *raster.Raster
-	switch t.Op {
-	case events.OpTileHillshade:
-		hp := raster.DefaultHillshadeParams()
-		if p.ZFactor > 0 {
-			hp.ZFactor = p.ZFactor
+	if p.InputPath != "" {
+		ds, err := openPath(t.DataDirs, p.InputPath)
+		if err != nil {
+			return nil, err
 		}
-		if p.Scale > 0 {
-			hp.Scale = p.Scale
+		defer func() { _ = ds.Close() }()
+		if t.Op == events.OpTileHillshade {
+			out, err = ds.HillshadeWindow(read, core, p.Band, hp)
+		} else {
+			out, err = ds.SlopeWindow(read, core, p.Band, sp)
 		}
-		if p.Azimuth != nil {
-			hp.Azimuth = *p.Azimuth
+		if err != nil {
+			return nil, Permanent(fmt.Errorf("%s of %s of %s: %w", t.Op, core, p.InputPath, err))
 		}
-		if p.Altitude != nil {
-			hp.Altitude = *p.Altitude
+	} else {
+		in, err := getRaster(ctx, t.Tiles, p.Input)
+		if err != nil {
+			return nil, err
 		}
-		out, err = raster.HillshadeWindow(in, p.Band, hp, local)
-	default:
-		sp := raster.DefaultSlopeParams()
-		if p.ZFactor > 0 {
-			sp.ZFactor = p.ZFactor
+		// The core window in the tile's own pixels.
+		local := raster.Window{X: core.X - read.X, Y: core.Y - read.Y, W: core.W, H: core.H}
+		if t.Op == events.OpTileHillshade {
+			out, err = raster.HillshadeWindow(in, p.Band, hp, local)
+		} else {
+			out, err = raster.SlopeWindow(in, p.Band, sp, local)
 		}
-		if p.Scale > 0 {
-			sp.Scale = p.Scale
+		if err != nil {
+			return nil, Permanent(fmt.Errorf("%s of %s: %w", t.Op, p.Input, err))
 		}
-		sp.Percent = p.Percent
-		out, err = raster.SlopeWindow(in, p.Band, sp, local)
-	}
-	if err != nil {
-		return nil, Permanent(fmt.Errorf("%s of %s: %w", t.Op, p.Input, err))
 	}
 	if p.Part != nil {
 		return putPart(ctx, t.Tiles, p.Output, out, *p.Part)
