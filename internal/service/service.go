@@ -12,10 +12,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/rs/zerolog"
+
+	"github.com/geocluster/geocluster/internal/telemetry"
 )
 
 // Runner runs a service on a connection until ctx is done.
@@ -32,6 +35,17 @@ func Run(ctx context.Context, name string, getenv func(string) string, stderr io
 		level = l
 	}
 	log := zerolog.New(stderr).Level(level).With().Timestamp().Str("service", name).Logger()
+	shutdownTraces, err := telemetry.Setup(ctx, name, getenv, os.Stdout)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := shutdownTraces(sctx); err != nil {
+			log.Warn().Err(err).Msg("flush traces")
+		}
+	}()
 	url := getenv("NATS_URL")
 	if url == "" {
 		url = nats.DefaultURL
