@@ -4,7 +4,7 @@
 // until SIGINT or SIGTERM, and drains the connection. With GEO_HEALTH_ADDR
 // set (e.g. 127.0.0.1:8081) it also serves GET /healthz there for container
 // health checks: 200 while the connection is up and JetStream answers, else
-// 503.
+// 503. GEO_OTEL_EXPORTER installs a trace exporter (internal/telemetry).
 package service
 
 import (
