@@ -79,6 +79,11 @@ func TestComposeClusterSurvivesScalingAndKillsWithCorrectOutput(t *testing.T) {
 	p.phase("compose up")
 	p.waitHealthy(4 * time.Minute)
 	p.phase("healthy (3 nats, 5 services)")
+	users, err := p.docker(time.Minute, append([]string{"inspect", "-f", "{{.Name}} {{.Config.User}}"}, p.containers("")...)...)
+	require.NoError(t, err)
+	for _, line := range strings.Split(strings.TrimSpace(users), "\n") {
+		assert.True(t, strings.HasSuffix(line, " 65532:65532"), "container runs as root: %s", line)
+	}
 
 	urls := make([]string, 3)
 	for i := range urls {

@@ -75,9 +75,10 @@ func newProject(t *testing.T, dataDir string) *project {
 		"GEO_WORKER_TTL=6s",
 		"GEO_WORKER_OP_LIMITS=tile_hillshade=1",
 		"GEO_WORKER_DRAIN_TIMEOUT=5s",
-		// A tile task whose object store request lost its reply to the
-		// killed node hangs until its timeout (see the report of
-		// TestComposeCluster…): bound it so the retry comes soon.
+		// A tile task whose object store request lost its reply when the
+		// NATS node died waits for the task's timeout (the worker's store
+		// calls run under the task's context, so the JetStream client's
+		// 5s default does not apply): bound it so the retry comes soon.
 		"GEO_WORKER_DEFAULT_TIMEOUT=20s",
 		"GEO_LOG_LEVEL=info",
 	)
