@@ -27,6 +27,8 @@ type version struct {
 
 // current returns the value and revision of object's key (zero when none).
 func current(ctx context.Context, kv jetstream.KeyValue, object string) (version, error) {
+	ctx, cancel := context.WithTimeout(ctx, kvTimeout)
+	defer cancel()
 	e, err := kv.Get(ctx, events.CacheKey(object))
 	if errors.Is(err, jetstream.ErrKeyNotFound) {
 		return version{}, nil
@@ -84,6 +86,8 @@ func Load(ctx context.Context, kv jetstream.KeyValue, store jetstream.ObjectStor
 // read returns an object's bytes and its info: the digest the store
 // records (it checks the bytes against it) and when the bytes were stored.
 func read(ctx context.Context, store jetstream.ObjectStore, object string) ([]byte, *jetstream.ObjectInfo, error) {
+	ctx, cancel := context.WithTimeout(ctx, ReadTimeout)
+	defer cancel()
 	res, err := store.Get(ctx, object)
 	if errors.Is(err, jetstream.ErrObjectNotFound) {
 		return nil, nil, fmt.Errorf("load %q: %w (%w)", object, ErrNotFound, jetstream.ErrObjectNotFound)
@@ -104,6 +108,25 @@ func read(ctx context.Context, store jetstream.ObjectStore, object string) ([]by
 	return b.Bytes(), info, nil
 }
 
+// Each store operation has its own deadline, shorter than a long task's
+// (ReadTimeout, WriteTimeout, kvTimeout):
+// when a NATS node dies, the reply to a request it had taken is lost, and a
+// request bound only by the task's deadline (10 minutes by default) would
+// hold the task that long. With these the operation fails, the task fails
+// and is retried.
+const (
+	// ReadTimeout bounds reading one object (2 minutes: a 250 MB raster
+	// reads in seconds).
+	ReadTimeout = 2 * time.Minute
+	// kvTimeout bounds one version bump.
+	kvTimeout = 10 * time.Second
+)
+
+// WriteTimeout bounds writing size bytes: 30 s and a second per MiB.
+func WriteTimeout(size int) time.Duration {
+	return 30*time.Second + time.Duration(size>>20)*time.Second
+}
+
 // hexDigest turns the object store's digest ("SHA-256=<base64url>") into
 // hex, as geo_cache records it ("" when it does not decode).
 func hexDigest(digest string) string {
@@ -120,7 +143,9 @@ func hexDigest(digest string) string {
 // worker in another language) keeps caches coherent by doing the same: put
 // the object, then put any value under $KV.geo_cache.<CacheKey(object)>.
 func Write(ctx context.Context, kv jetstream.KeyValue, store jetstream.ObjectStore, object string, data []byte, writer string) (uint64, error) {
-	info, err := store.PutBytes(ctx, object, data)
+	pctx, cancel := context.WithTimeout(ctx, WriteTimeout(len(data)))
+	defer cancel()
+	info, err := store.PutBytes(pctx, object, data)
 	if err != nil {
 		return 0, fmt.Errorf("put object %q: %w", object, err)
 	}
@@ -132,7 +157,9 @@ func Write(ctx context.Context, kv jetstream.KeyValue, store jetstream.ObjectSto
 	if err != nil {
 		return 0, fmt.Errorf("encode version of %q: %w", object, err)
 	}
-	rev, err := kv.Put(ctx, events.CacheKey(object), val)
+	kctx, kcancel := context.WithTimeout(ctx, kvTimeout)
+	defer kcancel()
+	rev, err := kv.Put(kctx, events.CacheKey(object), val)
 	if err != nil {
 		return 0, fmt.Errorf("bump version of %q: %w", object, err)
 	}

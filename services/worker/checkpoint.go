@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 
@@ -24,11 +25,17 @@ var ErrNoCheckpoint = errors.New("no checkpoint")
 // MaxCheckpointBytes bounds one checkpoint.
 const MaxCheckpointBytes = 64 << 10
 
+// checkpointTimeout bounds one checkpoint read or write, so that a reply
+// lost with a dying NATS node fails it instead of holding the task.
+const checkpointTimeout = 10 * time.Second
+
 // SaveCheckpoint stores the task's progress, replacing the last one.
 func (t Task) SaveCheckpoint(ctx context.Context, data []byte) error {
 	if len(data) > MaxCheckpointBytes {
 		return Permanent(fmt.Errorf("checkpoint of %d bytes is over the %d-byte limit", len(data), MaxCheckpointBytes))
 	}
+	ctx, cancel := context.WithTimeout(ctx, checkpointTimeout)
+	defer cancel()
 	kv, err := t.JS.KeyValue(ctx, events.BucketCheckpoints)
 	if err != nil {
 		return fmt.Errorf("bind %s: %w", events.BucketCheckpoints, err)
@@ -45,6 +52,8 @@ func (t Task) SaveCheckpoint(ctx context.Context, data []byte) error {
 // LoadCheckpoint returns the progress an earlier run of the task saved, or
 // ErrNoCheckpoint.
 func (t Task) LoadCheckpoint(ctx context.Context) ([]byte, error) {
+	ctx, cancel := context.WithTimeout(ctx, checkpointTimeout)
+	defer cancel()
 	kv, err := t.JS.KeyValue(ctx, events.BucketCheckpoints)
 	if err != nil {
 		return nil, fmt.Errorf("bind %s: %w", events.BucketCheckpoints, err)

@@ -13,6 +13,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/geocluster/geocluster/libs/events"
+	"github.com/geocluster/geocluster/libs/tilecache"
 )
 
 // PlatformRegistry returns a registry holding the platform's own ops, the
@@ -95,6 +96,8 @@ func checksum(ctx context.Context, t Task) (json.RawMessage, error) {
 	if p.Object == "" {
 		return nil, Permanent(fmt.Errorf("params of %s: object is required", t.Op))
 	}
+	ctx, cancel := context.WithTimeout(ctx, tilecache.ReadTimeout) // a reply lost with a dying node fails the read
+	defer cancel()
 	store, err := t.JS.ObjectStore(ctx, events.ObjectTiles)
 	if err != nil {
 		return nil, fmt.Errorf("open object store %s: %w", events.ObjectTiles, err)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/geocluster/geocluster/libs/events"
 	"github.com/geocluster/geocluster/libs/raster"
+	"github.com/geocluster/geocluster/libs/tilecache"
 )
 
 // TileStore reads and writes the tile objects of geo_tiles. A worker with a
@@ -27,7 +28,12 @@ type TileStore interface {
 // objectTiles is the TileStore of a worker without a near-cache.
 type objectTiles struct{ js jetstream.JetStream }
 
+// Each store call has its own deadline (see tilecache.ReadTimeout): a
+// reply lost with a dying NATS node must fail the call, not hold the task
+// until its own timeout.
 func (o objectTiles) Get(ctx context.Context, name string) ([]byte, error) {
+	ctx, cancel := context.WithTimeout(ctx, tilecache.ReadTimeout)
+	defer cancel()
 	store, err := o.js.ObjectStore(ctx, events.ObjectTiles)
 	if err != nil {
 		return nil, fmt.Errorf("open object store %s: %w", events.ObjectTiles, err)
@@ -36,6 +42,8 @@ func (o objectTiles) Get(ctx context.Context, name string) ([]byte, error) {
 }
 
 func (o objectTiles) Put(ctx context.Context, name string, data []byte) error {
+	ctx, cancel := context.WithTimeout(ctx, tilecache.WriteTimeout(len(data)))
+	defer cancel()
 	store, err := o.js.ObjectStore(ctx, events.ObjectTiles)
 	if err != nil {
 		return fmt.Errorf("open object store %s: %w", events.ObjectTiles, err)
