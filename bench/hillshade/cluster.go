@@ -89,8 +89,12 @@ func timeCluster(ctx context.Context, in, out string, c config, byPath bool) (cl
 		}
 		input = pipeline.Input{Object: "bench/dem.tif", Width: info.Width, Height: info.Height}
 	}
+	level := c.cogLevel
+	if c.cogCompression == events.COGNone {
+		level = 0 // an uncompressed COG has no level
+	}
 	job, err := pipeline.Plan(pipeline.Spec{ID: "hillshade-" + events.NewID(), Op: pipeline.Hillshade,
-		Inputs: []pipeline.Input{input}, TileSize: c.clusterTile, Scale: gdaldemScale, COGLevel: c.cogLevel})
+		Inputs: []pipeline.Input{input}, TileSize: c.clusterTile, Scale: gdaldemScale, COGLevel: level, COGCompression: c.cogCompression})
 	if err != nil {
 		return clusterRun{}, err
 	}

@@ -83,6 +83,9 @@ type config struct {
 	// GDAL's default, which compresses the hillshade about 10 % smaller in
 	// about three times the time).
 	cogLevel int
+	// cogCompression is the cluster's output COG compression: deflate (the
+	// default) or none (uncompressed blocks, like gdaldem's GTiff).
+	cogCompression string
 	// cpuProfile, when set, is where the CPU profile of this process goes:
 	// the cluster runs (the other tools run as processes of their own).
 	cpuProfile string
@@ -109,6 +112,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.IntVar(&c.clusterTile, "cluster-tile", 4096, "tile size of the cluster's pipeline, a multiple of 512 for the tile tasks to write the COG's blocks")
 	fs.IntVar(&c.capacity, "capacity", 1, "tasks each worker of the cluster runs at once")
 	fs.IntVar(&c.cogLevel, "cog-level", 1, "Deflate level 1–9 of the cluster's output COG (0: 6, GDAL's default)")
+	fs.StringVar(&c.cogCompression, "cog-compression", "deflate", "the cluster's output COG compression: deflate, or none (uncompressed blocks, as gdaldem's GTiff; -cog-level is then ignored)")
 	fs.StringVar(&c.cpuProfile, "cpuprofile", "", "write the CPU profile of the cluster runs (this process) to this file")
 	if err := fs.Parse(args); err != nil {
 		return c, err
@@ -119,6 +123,9 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	}
 	if c.runs < 1 {
 		errs = append(errs, fmt.Errorf("-runs %d: need at least 1", c.runs))
+	}
+	if c.cogCompression != "deflate" && c.cogCompression != "none" {
+		errs = append(errs, fmt.Errorf("-cog-compression %q: deflate or none", c.cogCompression))
 	}
 	if c.cogLevel < 0 || c.cogLevel > 9 {
 		errs = append(errs, fmt.Errorf("-cog-level %d outside 1–9 (0: the default, 6)", c.cogLevel))

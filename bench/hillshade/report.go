@@ -99,15 +99,15 @@ func report(w io.Writer, cfg config, m machine, d dem, res results) {
 	if len(res.cluster) > 0 {
 		total := medianDur(res.cluster, func(c clusterRun) time.Duration { return c.total })
 		job := medianDur(res.cluster, func(c clusterRun) time.Duration { return c.job })
-		fmt.Fprintf(w, "| geocluster, one-process cluster with %d workers (%d task at once each): upload the DEM to `geo_tiles`, job of %d tasks (cut into %d-pixel tiles with a 1-pixel halo, shade each, assemble a COG, Deflate level %d), download | %s | %.2f | %s |\n",
-			cfg.cluster, cfg.capacity, res.cluster[0].tasks, cfg.clusterTile, cogLevel(cfg), secs(total), ratio(total, g.wall), clusterCPU(res.cluster))
+		fmt.Fprintf(w, "| geocluster, one-process cluster with %d workers (%d task at once each): upload the DEM to `geo_tiles`, job of %d tasks (cut into %d-pixel tiles with a 1-pixel halo, shade each, assemble a COG, %s), download | %s | %.2f | %s |\n",
+			cfg.cluster, cfg.capacity, res.cluster[0].tasks, cfg.clusterTile, cogDesc(cfg), secs(total), ratio(total, g.wall), clusterCPU(res.cluster))
 		fmt.Fprintf(w, "| the same, the job alone (submit → succeeded) | %s | %.2f | |\n", secs(job), ratio(job, g.wall))
 	}
 	if len(res.clusterPath) > 0 {
 		pt := medianDur(res.clusterPath, func(c clusterRun) time.Duration { return c.total })
 		pj := medianDur(res.clusterPath, func(c clusterRun) time.Duration { return c.job })
-		fmt.Fprintf(w, "| geocluster, one-process cluster with %d workers (%d task at once each), DEM read by path: job of %d tasks (each tile task reads its %d-pixel window plus halo from the file, shades it and writes its part of the COG, Deflate level %d; assemble copies the parts' blocks into the COG), download | %s | %.2f | %s |\n",
-			cfg.cluster, cfg.capacity, res.clusterPath[0].tasks, cfg.clusterTile, cogLevel(cfg), secs(pt), ratio(pt, g.wall), clusterCPU(res.clusterPath))
+		fmt.Fprintf(w, "| geocluster, one-process cluster with %d workers (%d task at once each), DEM read by path: job of %d tasks (each tile task reads its %d-pixel window plus halo from the file, shades it and writes its part of the COG, %s; assemble copies the parts' blocks into the COG), download | %s | %.2f | %s |\n",
+			cfg.cluster, cfg.capacity, res.clusterPath[0].tasks, cfg.clusterTile, cogDesc(cfg), secs(pt), ratio(pt, g.wall), clusterCPU(res.clusterPath))
 		fmt.Fprintf(w, "| the same, the job alone (submit → succeeded) | %s | %.2f | |\n", secs(pj), ratio(pj, g.wall))
 	}
 	fmt.Fprintf(w, "\n| our stages, median: wall (CPU user + sys; minor page faults) | `raster.ReadFile` | hillshade (compute only) | `raster.WriteFile` |\n|---|---:|---:|---:|\n")
@@ -160,12 +160,15 @@ func clusterCPU(runs []clusterRun) string {
 	return fmt.Sprintf("%.2f + %.2f s", u.Seconds(), s.Seconds())
 }
 
-// cogLevel is the Deflate level of the cluster's COG.
-func cogLevel(cfg config) int {
-	if cfg.cogLevel == 0 {
-		return 6
+// cogDesc says how the cluster's COG is compressed.
+func cogDesc(cfg config) string {
+	if cfg.cogCompression == "none" {
+		return "uncompressed"
 	}
-	return cfg.cogLevel
+	if cfg.cogLevel == 0 {
+		return "Deflate level 6"
+	}
+	return fmt.Sprintf("Deflate level %d", cfg.cogLevel)
 }
 
 func clusterWalls(runs []clusterRun) string {

@@ -143,11 +143,32 @@ type TileTerrainParams struct {
 // set. X and Y are the tile's top-left pixel in the Width x Height output;
 // Level is the output COG's Deflate level, as TileAssembleParams.Level.
 type TilePart struct {
-	X      int `json:"x"`
-	Y      int `json:"y"`
-	Width  int `json:"width"`
-	Height int `json:"height"`
-	Level  int `json:"level,omitempty"`
+	X           int    `json:"x"`
+	Y           int    `json:"y"`
+	Width       int    `json:"width"`
+	Height      int    `json:"height"`
+	Level       int    `json:"level,omitempty"`
+	Compression string `json:"compression,omitempty"`
+}
+
+// COG compressions of a pipeline's output: Deflate (the default, "") or
+// none (the blocks stored as they are, as gdaldem's default GTiff).
+const (
+	COGDeflate = "deflate"
+	COGNone    = "none"
+)
+
+func checkCompression(field string, c string, level int) error {
+	switch c {
+	case "", COGDeflate:
+		return nil
+	case COGNone:
+		if level != 0 {
+			return invalid(field, "an uncompressed COG takes no Deflate level, got %d", level)
+		}
+		return nil
+	}
+	return invalid(field, "%q is not %q or %q", c, COGDeflate, COGNone)
 }
 
 // MaxDeflateLevel is the highest Deflate level of an output COG.
@@ -170,7 +191,10 @@ func (p *TilePart) check(field string) error {
 	case p.X < 0 || p.Y < 0 || p.X >= p.Width || p.Y >= p.Height:
 		return invalid(field+".x", "x, y (%d, %d) must lie inside the %d x %d output", p.X, p.Y, p.Width, p.Height)
 	}
-	return checkLevel(field+".level", p.Level)
+	if err := checkLevel(field+".level", p.Level); err != nil {
+		return err
+	}
+	return checkCompression(field+".compression", p.Compression, p.Level)
 }
 
 // TileBandMathParams: an expression over the bands of Inputs (b1, b2, …
@@ -212,6 +236,8 @@ type TileAssembleParams struct {
 	Output string   `json:"output"`
 	Parts  bool     `json:"parts,omitempty"`
 	Level  int      `json:"level,omitempty"`
+	// Compression of the COG: COGDeflate ("", the default) or COGNone.
+	Compression string `json:"compression,omitempty"`
 }
 
 func tileOps() OpCatalog {
@@ -303,6 +329,9 @@ func tileOps() OpCatalog {
 				return err
 			}
 			if err := checkLevel("level", p.Level); err != nil {
+				return err
+			}
+			if err := checkCompression("compression", p.Compression, p.Level); err != nil {
 				return err
 			}
 			return objects("output", p.Output)

@@ -65,6 +65,10 @@ type Spec struct {
 	// default); only with a tile size that is a multiple of 512, where the
 	// tile tasks compress the COG's blocks.
 	COGLevel int
+	// COGCompression is events.COGDeflate ("", the default) or
+	// events.COGNone (uncompressed blocks, as gdaldem's default GTiff); only
+	// with a tile size that is a multiple of 512.
+	COGCompression string
 	// Priority of the job's tasks (normal).
 	Priority events.Priority
 	// XYZ, when set, adds a task that renders the output as web-mercator
@@ -120,6 +124,9 @@ func Plan(s Spec) (events.JobSpec, error) {
 	if s.COGLevel < 0 || s.COGLevel > events.MaxDeflateLevel || (s.COGLevel != 0 && !parts) {
 		return events.JobSpec{}, fmt.Errorf("cog level %d: a Deflate level 1–%d, with a tile size that is a multiple of %d", s.COGLevel, events.MaxDeflateLevel, cogBlock)
 	}
+	if s.COGCompression != "" && (!parts || (s.COGCompression != events.COGDeflate && s.COGCompression != events.COGNone) || (s.COGCompression == events.COGNone && s.COGLevel != 0)) {
+		return events.JobSpec{}, fmt.Errorf("cog compression %q: %q or %q (no level), with a tile size that is a multiple of %d", s.COGCompression, events.COGDeflate, events.COGNone, cogBlock)
+	}
 	if s.XYZ != nil && s.Op != Hillshade && !(s.XYZ.Max > s.XYZ.Min) {
 		return events.JobSpec{}, fmt.Errorf("xyz: the %s output is Float32: give min < max to stretch it onto gray levels", s.Op)
 	}
@@ -150,7 +157,7 @@ func Plan(s Spec) (events.JobSpec, error) {
 	var part func(t raster.Tile) *events.TilePart
 	if parts {
 		part = func(t raster.Tile) *events.TilePart {
-			return &events.TilePart{X: t.Core.X, Y: t.Core.Y, Width: w, Height: h, Level: s.COGLevel}
+			return &events.TilePart{X: t.Core.X, Y: t.Core.Y, Width: w, Height: h, Level: s.COGLevel, Compression: s.COGCompression}
 		}
 	} else {
 		part = func(raster.Tile) *events.TilePart { return nil }
@@ -195,7 +202,7 @@ func Plan(s Spec) (events.JobSpec, error) {
 		outputs = nil // inputs are a locality hint: past the limit, none
 	}
 	assemble := events.TileAssembleParams{Grid: events.TileGrid{Width: w, Height: h, TileSize: s.TileSize}, Prefix: outPrefix, Output: s.Output,
-		Parts: parts, Level: s.COGLevel}
+		Parts: parts, Level: s.COGLevel, Compression: s.COGCompression}
 	job.Tasks = append(job.Tasks, task("assemble", events.OpTileAssemble, assemble, computed, outputs...))
 	if s.XYZ != nil {
 		xyz := events.TileXYZParams{Input: s.Output, Prefix: prefix + "/xyz", MinZoom: s.XYZ.MinZoom, MaxZoom: s.XYZ.MaxZoom, Min: s.XYZ.Min, Max: s.XYZ.Max}

@@ -155,3 +155,35 @@ func TestCOGLevelReachesTheTasksThatCompress(t *testing.T) {
 		assert.ErrorContains(t, err, "cog level", "%+v", c)
 	}
 }
+
+func TestCOGCompressionReachesTheTasksThatCompress(t *testing.T) {
+	t.Parallel()
+	in := []pipeline.Input{{Path: "/data/dem.tif", Width: 1100, Height: 700}}
+	job, err := pipeline.Plan(pipeline.Spec{ID: "p", Op: pipeline.Hillshade, TileSize: 512, COGCompression: events.COGNone, Inputs: in})
+	require.NoError(t, err)
+	seen := 0
+	for _, task := range job.Tasks {
+		switch task.Op {
+		case events.OpTileHillshade:
+			var p events.TileTerrainParams
+			require.NoError(t, json.Unmarshal(task.Params, &p))
+			require.NotNil(t, p.Part)
+			assert.Equal(t, events.COGNone, p.Part.Compression)
+			seen++
+		case events.OpTileAssemble:
+			var p events.TileAssembleParams
+			require.NoError(t, json.Unmarshal(task.Params, &p))
+			assert.Equal(t, events.COGNone, p.Compression)
+			seen++
+		}
+	}
+	assert.Equal(t, 7, seen, "6 tile tasks and the assemble")
+	for _, c := range []pipeline.Spec{
+		{ID: "p", Op: pipeline.Hillshade, TileSize: 512, COGCompression: events.COGNone, COGLevel: 1, Inputs: in},
+		{ID: "p", Op: pipeline.Hillshade, TileSize: 256, COGCompression: events.COGNone, Inputs: in},
+		{ID: "p", Op: pipeline.Hillshade, TileSize: 512, COGCompression: "lzw", Inputs: in},
+	} {
+		_, err := pipeline.Plan(c)
+		assert.ErrorContains(t, err, "cog compression", "%+v", c)
+	}
+}

@@ -157,8 +157,8 @@ func tileAssemble(ctx context.Context, t Task) (json.RawMessage, error) {
 	if p.Parts {
 		return assembleParts(ctx, t.Tiles, p, tiles)
 	}
-	if p.Level != 0 {
-		return nil, Permanent(fmt.Errorf("level %d: only an assembly of parts takes a Deflate level", p.Level))
+	if p.Level != 0 || p.Compression != "" {
+		return nil, Permanent(fmt.Errorf("level %d, compression %q: only an assembly of parts takes a level or a compression", p.Level, p.Compression))
 	}
 	var dst *raster.Raster
 	for _, tile := range tiles {
@@ -267,14 +267,18 @@ func getRaster(ctx context.Context, tiles TileStore, name string) (*raster.Raste
 // raster.COGOptions (512 blocks, Deflate, average overviews as GDAL's COG
 // driver) at the Deflate level asked for (0: 6). Tile tasks writing parts
 // and the assemble task share them.
-func outputCOG(level int) raster.COGOptions {
-	return raster.COGOptions{EncodeOptions: raster.EncodeOptions{Level: level}}
+func outputCOG(level int, compression string) raster.COGOptions {
+	o := raster.COGOptions{EncodeOptions: raster.EncodeOptions{Level: level}}
+	if compression == events.COGNone {
+		o.Compression = raster.CompressionNone
+	}
+	return o
 }
 
 // putPart writes r as its part of the output COG (raster.EncodeCOGPart).
 func putPart(ctx context.Context, tiles TileStore, name string, r *raster.Raster, part events.TilePart) (json.RawMessage, error) {
 	var buf bytes.Buffer
-	if err := raster.EncodeCOGPart(&buf, r, part.X, part.Y, part.Width, part.Height, outputCOG(part.Level)); err != nil {
+	if err := raster.EncodeCOGPart(&buf, r, part.X, part.Y, part.Width, part.Height, outputCOG(part.Level, part.Compression)); err != nil {
 		return nil, Permanent(fmt.Errorf("encode part %q: %w", name, err))
 	}
 	return putBytes(ctx, tiles, name, buf.Bytes(), r)
@@ -301,7 +305,7 @@ func assembleParts(ctx context.Context, tiles TileStore, p events.TileAssemblePa
 		return nil, err
 	}
 	var buf bytes.Buffer
-	if err := raster.AssembleCOG(&buf, p.Grid.Width, p.Grid.Height, parts, outputCOG(p.Level)); err != nil {
+	if err := raster.AssembleCOG(&buf, p.Grid.Width, p.Grid.Height, parts, outputCOG(p.Level, p.Compression)); err != nil {
 		return nil, Permanent(fmt.Errorf("assemble %q: %w", p.Output, err))
 	}
 	return putBytes(ctx, tiles, p.Output, buf.Bytes(), &raster.Raster{Width: p.Grid.Width, Height: p.Grid.Height})

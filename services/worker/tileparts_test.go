@@ -42,6 +42,17 @@ func testDEM(w, h int) *raster.Raster {
 // hillshade; a missing part fails the assemble permanently, naming it.
 func TestTileTasksAndAssembleMakeTheCOGOfTheWholeHillshade(t *testing.T) {
 	t.Parallel()
+	for _, comp := range []string{"", events.COGNone} {
+		t.Run("compression="+comp, func(t *testing.T) {
+			t.Parallel()
+			assembleWholeHillshade(t, comp)
+		})
+	}
+}
+
+// assembleWholeHillshade runs the tile tasks and the assemble of a COG
+// compressed as comp and checks it is the COG of the whole hillshade.
+func assembleWholeHillshade(t *testing.T, comp string) {
 	_, js := natstest.Provisioned(t, natstest.Topology())
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
@@ -64,14 +75,14 @@ func TestTileTasksAndAssembleMakeTheCOGOfTheWholeHillshade(t *testing.T) {
 			Tile: events.TileRef{Object: "x",
 				Core: events.PixelWindow{X: tile.Core.X, Y: tile.Core.Y, W: tile.Core.W, H: tile.Core.H},
 				Read: events.PixelWindow{X: tile.Read.X, Y: tile.Read.Y, W: tile.Read.W, H: tile.Read.H}},
-			Part: &events.TilePart{X: tile.Core.X, Y: tile.Core.Y, Width: dem.Width, Height: dem.Height},
+			Part: &events.TilePart{X: tile.Core.X, Y: tile.Core.Y, Width: dem.Width, Height: dem.Height, Compression: comp},
 		}
 		raw, err := json.Marshal(p)
 		require.NoError(t, err)
 		_, err = run(task("parts", fmt.Sprintf("t-%d-%d", tile.Core.X, tile.Core.Y), events.OpTileHillshade, string(raw)))
 		require.NoError(t, err)
 	}
-	assemble := fmt.Sprintf(`{"grid":{"width":%d,"height":%d,"tile_size":%d},"prefix":"parts","output":"out.tif","parts":true}`, dem.Width, dem.Height, size)
+	assemble := fmt.Sprintf(`{"grid":{"width":%d,"height":%d,"tile_size":%d},"prefix":"parts","output":"out.tif","parts":true,"compression":%q}`, dem.Width, dem.Height, size, comp)
 	out, err := run(task("parts", "assemble", events.OpTileAssemble, assemble))
 	require.NoError(t, err)
 	var res worker.TileResult
@@ -83,7 +94,11 @@ func TestTileTasksAndAssembleMakeTheCOGOfTheWholeHillshade(t *testing.T) {
 	want, err := raster.Hillshade(dem, 0, hp)
 	require.NoError(t, err)
 	var cog bytes.Buffer
-	require.NoError(t, raster.EncodeCOG(&cog, want, raster.COGOptions{}))
+	opts := raster.COGOptions{}
+	if comp == events.COGNone {
+		opts.Compression = raster.CompressionNone
+	}
+	require.NoError(t, raster.EncodeCOG(&cog, want, opts))
 	store, err := js.ObjectStore(ctx, events.ObjectTiles)
 	require.NoError(t, err)
 	got, err := store.GetBytes(ctx, "out.tif")

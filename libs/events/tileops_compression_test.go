@@ -1,0 +1,37 @@
+package events_test
+
+import (
+	"encoding/json"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/geocluster/geocluster/libs/events"
+)
+
+// The output COG's compression is deflate (default) or none, and an
+// uncompressed COG takes no Deflate level; errors name the field.
+func TestTileAssembleCompressionIsChecked(t *testing.T) {
+	check := events.PlatformOps()[events.OpTileAssemble]
+	require.NotNil(t, check)
+	base := `{"grid":{"width":1024,"height":1024,"tile_size":512},"prefix":"p","output":"o.tif","parts":true`
+	for _, c := range []struct {
+		tail, field string
+	}{
+		{`}`, ""},
+		{`,"compression":"deflate","level":1}`, ""},
+		{`,"compression":"none"}`, ""},
+		{`,"compression":"none","level":3}`, "compression"},
+		{`,"compression":"lzw"}`, "compression"},
+	} {
+		err := check(json.RawMessage(base + c.tail))
+		if c.field == "" {
+			assert.NoError(t, err, c.tail)
+			continue
+		}
+		var ve *events.ValidationError
+		require.ErrorAs(t, err, &ve, c.tail)
+		assert.Equal(t, c.field, ve.Field, c.tail)
+	}
+}
