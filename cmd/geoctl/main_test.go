@@ -20,7 +20,7 @@ import (
 	"github.com/geocluster/geocluster/libs/natstest"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m, natstest.KnownLeak) }
 
 // cluster is a provisioned embedded server and a test connection to it.
 type cluster struct {

@@ -18,7 +18,7 @@ import (
 	"github.com/geocluster/geocluster/libs/natstest"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m, natstest.KnownLeak) }
 
 func leases(t *testing.T) jetstream.JetStream {
 	t.Helper()

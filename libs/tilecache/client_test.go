@@ -21,12 +21,7 @@ import (
 	"github.com/geocluster/geocluster/libs/tilecache"
 )
 
-// leakOK is a nats.go v1.55 goroutine that can outlive its closed
-// connection: it reads the publisher's status channel after the close
-// cleared it (a nil channel), so it never returns. Not ours to fix.
-var leakOK = goleak.IgnoreTopFunction("github.com/nats-io/nats.go/jetstream.(*jetStream).resetPendingAcksOnReconnect")
-
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m, leakOK) }
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m, natstest.KnownLeak) }
 
 const (
 	wait = 15 * time.Second

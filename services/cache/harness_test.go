@@ -15,11 +15,7 @@ import (
 	"github.com/geocluster/geocluster/libs/tilecache"
 )
 
-// A nats.go v1.55 goroutine that can outlive its closed connection (it
-// reads a status channel the close cleared); not ours to fix.
-var leakOK = goleak.IgnoreTopFunction("github.com/nats-io/nats.go/jetstream.(*jetStream).resetPendingAcksOnReconnect")
-
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m, leakOK) }
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m, natstest.KnownLeak) }
 
 const (
 	wait = 20 * time.Second

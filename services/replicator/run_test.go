@@ -19,7 +19,7 @@ import (
 	"github.com/geocluster/geocluster/services/replicator"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m, natstest.KnownLeak) }
 
 func TestRunRepairsCorruptIncompleteAndMissingTilesFromTheMirror(t *testing.T) {
 	topo := natstest.Topology()

@@ -13,9 +13,10 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/geocluster/geocluster/libs/events"
+	"github.com/geocluster/geocluster/libs/natstest"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m, natstest.KnownLeak) }
 
 const (
 	wait = 10 * time.Second
