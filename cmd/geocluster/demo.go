@@ -178,21 +178,9 @@ func checkOutput(path string, s pipeline.Spec, dataDir string) error {
 	return nil
 }
 
-// upload puts one raster into the object store and reads its size.
+// upload puts one raster into the object store with its size.
 func upload(ctx context.Context, store jetstream.ObjectStore, path, name string) (pipeline.Input, error) {
-	info, err := raster.ReadInfo(path)
-	if err != nil {
-		return pipeline.Input{}, err
-	}
-	f, err := os.Open(path)
-	if err != nil {
-		return pipeline.Input{}, err
-	}
-	defer f.Close()
-	if _, err := store.Put(ctx, jetstream.ObjectMeta{Name: name, Description: "sample raster " + filepath.Base(path)}, f); err != nil {
-		return pipeline.Input{}, fmt.Errorf("upload %s: %w", path, err)
-	}
-	return pipeline.Input{Object: name, Width: info.Width, Height: info.Height}, nil
+	return pipeline.Upload(ctx, store, path, name, "sample raster "+filepath.Base(path))
 }
 
 // follow shows the job's progress from its record in geo_jobs until it ends.

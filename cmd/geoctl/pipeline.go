@@ -6,7 +6,6 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/nats-io/nats.go/jetstream"
 	"github.com/spf13/cobra"
 
 	"github.com/geocluster/geocluster/libs/events"
@@ -89,16 +88,11 @@ func (a *app) pipelineCommand() *cobra.Command {
 						continue
 					}
 					name := fmt.Sprintf("jobs/%s/source%d/%s", spec.ID, k, filepath.Base(path))
-					f, err := os.Open(path)
+					in, err := pipeline.Upload(ctx, store, path, name, "input of "+spec.ID)
 					if err != nil {
-						return err
+						return fmt.Errorf("--input %s: %w", path, err)
 					}
-					_, err = store.Put(ctx, jetstream.ObjectMeta{Name: name}, f)
-					f.Close()
-					if err != nil {
-						return fmt.Errorf("upload %s: %w", path, err)
-					}
-					spec.Inputs = append(spec.Inputs, pipeline.Input{Object: name, Width: info.Width, Height: info.Height})
+					spec.Inputs = append(spec.Inputs, in)
 				}
 				job, err := pipeline.Plan(spec)
 				if err != nil {

@@ -193,6 +193,9 @@ const (
 	APIVerbGet     = "get"
 	APIVerbCancel  = "cancel"
 	APIVerbList    = "list"
+	// APIVerbPipeline plans a raster pipeline (libs/pipeline.Request) and
+	// submits it as a job.
+	APIVerbPipeline = "pipeline"
 )
 
 // APISubject returns geo.api.<tenant>.jobs.<verb>.

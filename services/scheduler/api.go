@@ -15,6 +15,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/geocluster/geocluster/libs/events"
+	"github.com/geocluster/geocluster/libs/pipeline"
 )
 
 // api serves geo.api.<tenant>.jobs.{submit,get,cancel,list}. Reads come from
@@ -34,17 +35,18 @@ func (a *api) start(nc *nats.Conn) (micro.Service, error) {
 	svc, err := micro.AddService(nc, micro.Config{
 		Name:        events.APIServiceName,
 		Version:     a.cfg.APIVersion,
-		Description: "geocluster jobs API: submit, get, cancel, list",
+		Description: "geocluster jobs API: submit, get, cancel, list, pipeline",
 	})
 	if err != nil {
 		return nil, fmt.Errorf("add micro service: %w", err)
 	}
 	g := svc.AddGroup(events.APIGroupWildcard)
 	for verb, h := range map[string]micro.HandlerFunc{
-		events.APIVerbSubmit: a.submit,
-		events.APIVerbGet:    a.get,
-		events.APIVerbCancel: a.cancel,
-		events.APIVerbList:   a.list,
+		events.APIVerbSubmit:   a.submit,
+		events.APIVerbGet:      a.get,
+		events.APIVerbCancel:   a.cancel,
+		events.APIVerbList:     a.list,
+		events.APIVerbPipeline: a.pipeline,
 	} {
 		if err := g.AddEndpoint(verb, h); err != nil {
 			_ = svc.Stop()
@@ -78,6 +80,52 @@ func (a *api) submit(req micro.Request) {
 		a.fail(req, code, err)
 		return
 	}
+	a.store(req, tenant, spec)
+}
+
+// pipeline plans the raster pipeline of the request (libs/pipeline) and
+// submits the job it makes, as submit would.
+func (a *api) pipeline(req micro.Request) {
+	tenant := tenantOf(req)
+	r, err := pipeline.DecodeRequest(req.Data())
+	if err != nil {
+		a.fail(req, 400, err)
+		return
+	}
+	if r.ID == "" {
+		r.ID = r.Op + "-" + events.NewID()
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), apiTimeout)
+	defer cancel()
+	store, err := a.js.ObjectStore(ctx, events.ObjectTiles)
+	if err != nil {
+		a.fail(req, 503, fmt.Errorf("open %s: %w", events.ObjectTiles, err))
+		return
+	}
+	ps, err := r.Spec(ctx, store)
+	if err != nil {
+		a.fail(req, 400, err)
+		return
+	}
+	spec, err := pipeline.Plan(ps)
+	if err != nil {
+		a.fail(req, 400, err)
+		return
+	}
+	spec.Tenant = tenant
+	if err := spec.Validate(tenant, a.cfg.Ops, a.cfg.Limits); err != nil {
+		code := 400
+		if errors.Is(err, events.ErrTooLarge) {
+			code = 413
+		}
+		a.fail(req, code, err)
+		return
+	}
+	a.store(req, tenant, spec)
+}
+
+// store stores a valid job in JOBS, the one intake path, and replies.
+func (a *api) store(req micro.Request, tenant string, spec events.JobSpec) {
 	if spec.ID == "" {
 		spec.ID = events.NewID()
 	}
