@@ -180,8 +180,12 @@ func (a *alerting) reconcile(trans []rules.Transition, now time.Time) []rules.Tr
 
 // inherit reads ALERTS for the alerts whose last transition is firing.
 func (a *alerting) inherit(ctx context.Context, now time.Time) error {
-	a.started = now
-	a.inherited = map[string]AlertMessage{}
+	inherited := map[string]AlertMessage{}
+	defer func() {
+		a.mu.Lock()
+		a.started, a.inherited = now, inherited
+		a.mu.Unlock()
+	}()
 	cons, err := a.m.js.OrderedConsumer(ctx, events.StreamAlerts, jetstream.OrderedConsumerConfig{DeliverPolicy: jetstream.DeliverAllPolicy})
 	if err != nil {
 		return fmt.Errorf("read %s: %w", events.StreamAlerts, err)
@@ -204,9 +208,9 @@ func (a *alerting) inherit(ctx context.Context, now time.Time) error {
 				continue
 			}
 			if msg.State == rules.StateFiring {
-				a.inherited[msg.ID] = msg
+				inherited[msg.ID] = msg
 			} else {
-				delete(a.inherited, msg.ID)
+				delete(inherited, msg.ID)
 			}
 		}
 		if err := batch.Error(); err != nil {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/geocluster/geocluster/libs/events"
+	"github.com/geocluster/geocluster/libs/lease"
 )
 
 // Config of the monitor.
@@ -30,6 +31,9 @@ type Config struct {
 	// Retention is how long sampled metrics are kept for rules and charts
 	// (1h).
 	Retention time.Duration
+	// LeaseTTL is how long a monitor that died keeps the lease that lets it
+	// count (10s): then another monitor with the same ID takes over.
+	LeaseTTL time.Duration
 	// MaxJobs is how many job records the dashboard keeps (1000; finished
 	// jobs are dropped first).
 	MaxJobs int
@@ -46,6 +50,7 @@ func DefaultConfig() Config {
 		PollInterval:     2 * time.Second,
 		EvalInterval:     time.Second,
 		Retention:        time.Hour,
+		LeaseTTL:         lease.DefaultTTL,
 		MaxJobs:          1000,
 		Topology:         events.DefaultTopology(),
 	}
@@ -69,6 +74,7 @@ func (c Config) Validate() error {
 		{"poll_interval", c.PollInterval, 10 * time.Millisecond},
 		{"eval_interval", c.EvalInterval, 10 * time.Millisecond},
 		{"retention", c.Retention, time.Minute},
+		{"lease_ttl", c.LeaseTTL, lease.MinTTL},
 	} {
 		if d.v < d.min {
 			errs = append(errs, fmt.Errorf("%s: at least %s, got %s", d.name, d.min, d.v))
@@ -86,7 +92,7 @@ func (c Config) Validate() error {
 // LoadConfig reads GEO_MONITOR_* variables over the defaults:
 // GEO_MONITOR_ID, GEO_MONITOR_ADDR, GEO_MONITOR_SNAPSHOT_INTERVAL,
 // GEO_MONITOR_POLL_INTERVAL, GEO_MONITOR_EVAL_INTERVAL,
-// GEO_MONITOR_RETENTION, GEO_MONITOR_MAX_JOBS; the topology by
+// GEO_MONITOR_RETENTION, GEO_MONITOR_LEASE_TTL, GEO_MONITOR_MAX_JOBS; the topology by
 // events.LoadTopology.
 func LoadConfig(getenv func(string) string) (Config, error) {
 	c := DefaultConfig()
@@ -110,6 +116,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		{"GEO_MONITOR_POLL_INTERVAL", &c.PollInterval},
 		{"GEO_MONITOR_EVAL_INTERVAL", &c.EvalInterval},
 		{"GEO_MONITOR_RETENTION", &c.Retention},
+		{"GEO_MONITOR_LEASE_TTL", &c.LeaseTTL},
 	} {
 		if v := getenv(d.name); v != "" {
 			x, err := time.ParseDuration(v)

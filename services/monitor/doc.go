@@ -8,7 +8,9 @@
 //     snapshotted to geo_monitor every SnapshotInterval, and only then are
 //     the events acked (AckAll), so a restarted monitor resumes from its
 //     consumer and skips what its snapshot already holds: nothing is lost or
-//     counted twice.
+//     counted twice. Monitors sharing an ID take a lease (monitor_<ID>):
+//     one counts and publishes alerts, the others serve the live views and
+//     take over; the snapshot is written by compare-and-set.
 //   - Queue depths and stream sizes come from the JetStream API, worker
 //     load from the registrations in geo_workers, job progress from
 //     geo_jobs (KV watches).

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -16,6 +17,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/geocluster/geocluster/libs/events"
+	"github.com/geocluster/geocluster/libs/lease"
 )
 
 // Deps are what the monitor runs on.
@@ -42,6 +44,7 @@ type Monitor struct {
 	st          *state
 	last        jetstream.Msg // last message applied, acked after a snapshot
 	snapSeq     uint64        // Seq of the last stored snapshot
+	snapRev     uint64        // its revision in geo_monitor (0: none yet)
 	live        liveWorkers
 	jobs        jobIndex
 	queues      []QueueDepth
@@ -49,6 +52,8 @@ type Monitor struct {
 	series      *seriesSet
 	alertCounts map[alertKey]int
 	alerts      *alerting
+	// leading is true while this process counts (holds the lease).
+	leading atomic.Bool
 
 	done chan struct{}
 	err  error
@@ -111,27 +116,12 @@ func Start(ctx context.Context, deps Deps, cfg Config) (*Monitor, error) {
 		live: liveWorkers{}, jobs: newJobIndex(cfg.MaxJobs), series: newSeriesSet(cfg.Retention),
 		alertCounts: map[alertKey]int{}, done: make(chan struct{}),
 	}
-	if err := m.restore(ctx); err != nil {
-		return nil, err
-	}
 	m.reg.MustRegister(collector{m})
 	alerts, err := newAlerting(m)
 	if err != nil {
 		return nil, err
 	}
 	m.alerts = alerts
-	if err := alerts.inherit(ctx, time.Now()); err != nil {
-		return nil, err
-	}
-	cons, err := js.CreateOrUpdateConsumer(ctx, events.StreamEvents, jetstream.ConsumerConfig{
-		Durable: consumerName(cfg.ID), Description: "the monitor's view of every event",
-		DeliverPolicy: jetstream.DeliverAllPolicy, AckPolicy: jetstream.AckAllPolicy,
-		AckWait: max(5*time.Second, 3*cfg.SnapshotInterval), MaxDeliver: -1, MaxAckPending: 200_000,
-		Replicas: cfg.Topology.Replicas,
-	})
-	if err != nil {
-		return nil, fmt.Errorf("ensure consumer %s: %w", consumerName(cfg.ID), err)
-	}
 	ln, err := net.Listen("tcp", cfg.HTTPAddr)
 	if err != nil {
 		return nil, fmt.Errorf("http_addr: %w", err)
@@ -152,13 +142,7 @@ func Start(ctx context.Context, deps Deps, cfg Config) (*Monitor, error) {
 			}
 		}()
 	}
-	cc, err := cons.Consume(m.onEvent, jetstream.PullMaxMessages(1000))
-	if err != nil {
-		cancel()
-		_ = ln.Close()
-		return nil, fmt.Errorf("consume %s: %w", events.StreamEvents, err)
-	}
-	goRun("snapshot", m.snapshotLoop)
+	goRun("count", m.count)
 	goRun("poll", m.pollLoop)
 	goRun("workers", m.watchWorkers)
 	goRun("jobs", m.watchJobs)
@@ -172,18 +156,11 @@ func Start(ctx context.Context, deps Deps, cfg Config) (*Monitor, error) {
 	}()
 	go func() {
 		<-runCtx.Done()
-		cc.Stop()
 		sctx, scancel := context.WithTimeout(context.Background(), 5*time.Second)
 		m.hub.close()
 		_ = m.srv.Shutdown(sctx)
 		scancel()
 		wg.Wait()
-		// A last snapshot keeps what was counted since the previous one.
-		fctx, fcancel := context.WithTimeout(context.Background(), 5*time.Second)
-		if err := m.snapshot(fctx); err != nil {
-			m.log.Warn().Err(err).Msg("final snapshot")
-		}
-		fcancel()
 		select {
 		case err := <-errc:
 			m.err = err
@@ -192,7 +169,7 @@ func Start(ctx context.Context, deps Deps, cfg Config) (*Monitor, error) {
 		cancel()
 		close(m.done)
 	}()
-	m.log.Info().Str("addr", ln.Addr().String()).Uint64("resume_after_seq", m.snapSeq).Msg("monitor started")
+	m.log.Info().Str("addr", ln.Addr().String()).Msg("monitor started")
 	return m, nil
 }
 
@@ -205,6 +182,59 @@ func (m *Monitor) Wait() error {
 	return m.err
 }
 
+// count counts the events while this process holds the monitor's lease
+// (geo_leases key monitor_<ID>): monitors sharing an ID share one durable
+// consumer and one snapshot, so only one of them may count; the others
+// serve the live views and wait to take over.
+func (m *Monitor) count(ctx context.Context) error {
+	holder := m.cfg.ID + "/" + events.NewID()
+	return lease.Run(ctx, m.js, lease.Config{
+		Key: "monitor_" + m.cfg.ID, Holder: holder, TTL: m.cfg.LeaseTTL,
+		OnChange: func(s lease.State, token uint64) {
+			m.log.Info().Str("lease", s.String()).Uint64("fencing_token", token).Msg("monitor lease")
+		},
+	}, m.lead)
+}
+
+// lead counts from the last snapshot on until ctx is done, then stores a
+// last snapshot.
+func (m *Monitor) lead(ctx context.Context, _ uint64) error {
+	m.mu.Lock()
+	m.st, m.snapSeq, m.snapRev, m.last = newState(), 0, 0, nil
+	m.mu.Unlock()
+	if err := m.restore(ctx); err != nil {
+		return err
+	}
+	if err := m.alerts.inherit(ctx, time.Now()); err != nil {
+		return err
+	}
+	cons, err := m.js.CreateOrUpdateConsumer(ctx, events.StreamEvents, jetstream.ConsumerConfig{
+		Durable: consumerName(m.cfg.ID), Description: "the monitor's view of every event",
+		DeliverPolicy: jetstream.DeliverAllPolicy, AckPolicy: jetstream.AckAllPolicy,
+		AckWait: max(5*time.Second, 3*m.cfg.SnapshotInterval), MaxDeliver: -1, MaxAckPending: 200_000,
+		Replicas: m.cfg.Topology.Replicas,
+	})
+	if err != nil {
+		return fmt.Errorf("ensure consumer %s: %w", consumerName(m.cfg.ID), err)
+	}
+	cc, err := cons.Consume(m.onEvent, jetstream.PullMaxMessages(1000))
+	if err != nil {
+		return fmt.Errorf("consume %s: %w", events.StreamEvents, err)
+	}
+	m.leading.Store(true)
+	m.log.Info().Uint64("resume_after_seq", m.snapSeq).Msg("counting events")
+	err = m.snapshotLoop(ctx)
+	m.leading.Store(false)
+	cc.Stop()
+	// A last snapshot keeps what was counted since the previous one.
+	fctx, fcancel := context.WithTimeout(context.Background(), 5*time.Second)
+	if serr := m.snapshot(fctx); serr != nil {
+		m.log.Warn().Err(serr).Msg("final snapshot")
+	}
+	fcancel()
+	return err
+}
+
 // restore loads the last snapshot of this monitor's ID.
 func (m *Monitor) restore(ctx context.Context) error {
 	e, err := m.snap.Get(ctx, snapshotKey(m.cfg.ID))
@@ -214,6 +244,9 @@ func (m *Monitor) restore(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("read snapshot: %w", err)
 	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.snapRev = e.Revision()
 	st := &state{}
 	if err := json.Unmarshal(e.Value(), st); err != nil {
 		// A snapshot this version cannot read is not trusted: counting
@@ -283,16 +316,24 @@ func (m *Monitor) snapshot(ctx context.Context) error {
 		return nil
 	}
 	data, err := json.Marshal(m.st)
-	seq, last := m.st.Seq, m.last
+	seq, last, rev := m.st.Seq, m.last, m.snapRev
 	m.mu.Unlock()
 	if err != nil {
 		return fmt.Errorf("encode snapshot: %w", err)
 	}
-	if _, err := m.snap.Put(ctx, snapshotKey(m.cfg.ID), data); err != nil {
-		return fmt.Errorf("store snapshot: %w", err)
+	// Compare-and-set on the snapshot's revision: a monitor that lost the
+	// lease to another with the same ID cannot overwrite the newer one's
+	// snapshot, nor ack what that one has not counted.
+	if rev == 0 {
+		rev, err = m.snap.Create(ctx, snapshotKey(m.cfg.ID), data)
+	} else {
+		rev, err = m.snap.Update(ctx, snapshotKey(m.cfg.ID), data, rev)
+	}
+	if err != nil {
+		return fmt.Errorf("store snapshot (another monitor may count now): %w", err)
 	}
 	m.mu.Lock()
-	m.snapSeq = seq
+	m.snapSeq, m.snapRev = seq, rev
 	m.mu.Unlock()
 	if last != nil {
 		if err := last.Ack(); err != nil && !errors.Is(err, nats.ErrConnectionClosed) {

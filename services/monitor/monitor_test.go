@@ -308,3 +308,41 @@ func getJSON(t *testing.T, url string, v any) {
 	require.Equal(t, http.StatusOK, resp.StatusCode, "%s: %s", url, body)
 	require.NoError(t, json.Unmarshal(body, v), "%s: %s", url, strings.TrimSpace(string(body)))
 }
+
+// Monitors sharing an ID share one consumer and one snapshot: one counts
+// (it holds the lease), the other serves the live views; when the counting
+// one stops, the other takes over from its snapshot and counts stay exact.
+func TestMonitorsSharingAnIDCountOnce(t *testing.T) {
+	h := newHarness(t, 2)
+	cfg := testConfig()
+	cfg.LeaseTTL = 2 * time.Second
+	a := h.startMonitor(t, cfg)
+	b := h.startMonitor(t, cfg)
+	h.submit(t, scripted("shared-1", 5))
+	h.waitJob(t, "shared-1")
+	var leader, standby *running
+	require.Eventually(t, func() bool {
+		ma, mb := scrape(t, a.base), scrape(t, b.base)
+		switch {
+		case h.seqCaughtUp(t, ma) && readCounts(ma) == expected(1, 5):
+			leader, standby = a, b
+		case h.seqCaughtUp(t, mb) && readCounts(mb) == expected(1, 5):
+			leader, standby = b, a
+		default:
+			return false
+		}
+		return true
+	}, 30*time.Second, 50*time.Millisecond)
+	assert.Equal(t, counts{}, readCounts(scrape(t, standby.base)), "only one monitor counts")
+	var ov monitor.Overview
+	getJSON(t, standby.base+"/api/overview", &ov)
+	assert.Equal(t, 2, ov.Workers["total"], "the standby still serves the live views")
+
+	leader.stop(t)
+	h.submit(t, scripted("shared-2", 5))
+	h.waitJob(t, "shared-2")
+	require.Eventually(t, func() bool {
+		mfs := scrape(t, standby.base)
+		return h.seqCaughtUp(t, mfs) && readCounts(mfs) == expected(2, 5)
+	}, 30*time.Second, 50*time.Millisecond, "the standby took over from the snapshot")
+}

@@ -88,7 +88,9 @@ func (m *Monitor) sample(ctx context.Context, now time.Time) {
 	} else if err := m.alerts.store.AppendGathered(mfs, now); err != nil {
 		m.log.Warn().Err(err).Msg("store samples")
 	}
-	m.alerts.eval(ctx, now)
+	if m.leading.Load() {
+		m.alerts.eval(ctx, now) // one monitor per ID publishes alerts
+	}
 
 	m.mu.Lock()
 	tot := m.st.totals()
