@@ -97,8 +97,27 @@ func (p *project) image() string {
 // phase logs the time since the previous phase and since the start.
 func (p *project) phase(name string) {
 	now := time.Now()
-	p.t.Logf("phase %-34s %6.1fs (total %6.1fs)", name, now.Sub(p.last).Seconds(), now.Sub(p.start).Seconds())
+	p.logPhase(name, now.Sub(p.last), now.Sub(p.start))
 	p.last = now
+}
+
+// logPhase logs a phase's timing, and appends it to compose-phases.txt in
+// GEO_ARTIFACTS_DIR when that is set, so that CI shows the timings of a
+// passing run too (go test prints a passing test's log only with -v).
+func (p *project) logPhase(name string, took, total time.Duration) {
+	line := fmt.Sprintf("phase %-34s %6.1fs (total %6.1fs)", name, took.Seconds(), total.Seconds())
+	p.t.Log(line)
+	dir := os.Getenv("GEO_ARTIFACTS_DIR")
+	if dir == "" {
+		return
+	}
+	f, err := os.OpenFile(filepath.Join(dir, "compose-phases.txt"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		p.t.Logf("phase timings file: %v", err)
+		return
+	}
+	defer f.Close()
+	fmt.Fprintln(f, line)
 }
 
 // run runs a command in the project folder with the project's environment
@@ -225,7 +244,7 @@ func (p *project) down() {
 	if strings.TrimSpace(out) != "" {
 		p.t.Errorf("volumes left after down: %s", out)
 	}
-	p.t.Logf("phase %-34s %6.1fs (total %6.1fs)", "teardown (down -v, image rm)", time.Since(start).Seconds(), time.Since(p.start).Seconds())
+	p.logPhase("teardown (down -v, image rm)", time.Since(start), time.Since(p.start))
 }
 
 // assertEventually polls cond every tick until it holds or timeout passes.
