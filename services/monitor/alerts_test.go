@@ -94,7 +94,10 @@ func TestRuleFiresAndResolvesOnAlertSubject(t *testing.T) {
 	time.Sleep(4 * time.Second) // let the warm-up leave the 3s window (not an assertion)
 	before, _ := alerts.snapshot()
 
-	h.submit(t, failingJob("failing", 20))
+	// Five failures, one burst: fewer than a worker's circuit breaker needs
+	// to open (10 outcomes), which would delay some of them into a second
+	// burst and a second, legitimate, firing.
+	h.submit(t, failingJob("failing", 5))
 	h.waitJob(t, "failing")
 	var msgs []monitor.AlertMessage
 	var subjects []string
