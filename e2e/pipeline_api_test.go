@@ -11,7 +11,6 @@ import (
 
 	"github.com/geocluster/geocluster/libs/events"
 	"github.com/geocluster/geocluster/libs/pipeline"
-	"github.com/geocluster/geocluster/libs/raster"
 )
 
 // TestPipelineJobKindFromAnyNATSClient: a pipeline sent as JSON to
@@ -38,14 +37,7 @@ func TestPipelineJobKindFromAnyNATSClient(t *testing.T) {
 	require.Equal(t, events.JobSucceeded, rec.State, rec.Error)
 	assert.Equal(t, 7, rec.Total, "a cut, 4 tiles of 512, the assemble and the web-map tiles")
 
-	got := cl.download(t, rec.Labels["output"])
-	src, err := raster.ReadFile(dem)
-	require.NoError(t, err)
-	p := raster.DefaultHillshadeParams()
-	p.Scale = 111120
-	want, err := raster.Hillshade(src, 0, p)
-	require.NoError(t, err)
-	requireSamePixels(t, want, got)
+	requireSamePixels(t, singleProcessHillshade(t, dem), cl.download(t, rec.Labels["output"]))
 
 	_, err = store.PutBytes(context.Background(), "inputs/bare.tif", []byte("not uploaded by geoctl"))
 	require.NoError(t, err)

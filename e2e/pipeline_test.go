@@ -76,6 +76,19 @@ func requireSamePixels(t *testing.T, want, got *raster.Raster) {
 	assert.Zero(t, diff, "pixels differ between the tiled cluster run and the single process")
 }
 
+// singleProcessHillshade is the hillshade of the DEM at path computed in
+// this process, as gdaldem hillshade -s 111120.
+func singleProcessHillshade(t *testing.T, path string) *raster.Raster {
+	t.Helper()
+	src, err := raster.ReadFile(path)
+	require.NoError(t, err)
+	p := raster.DefaultHillshadeParams()
+	p.Scale = 111120
+	want, err := raster.Hillshade(src, 0, p)
+	require.NoError(t, err)
+	return want
+}
+
 // TestTiledHillshadeOnTheClusterEqualsTheSingleProcess: the real DEM cut into
 // 256-pixel tiles with halos, shaded by two workers and assembled into a COG,
 // is pixel for pixel the single-process hillshade: no seams.
@@ -93,12 +106,7 @@ func TestTiledHillshadeOnTheClusterEqualsTheSingleProcess(t *testing.T) {
 	require.Equal(t, events.JobSucceeded, rec.State, rec.Error)
 
 	got := cl.download(t, job.Labels["output"])
-	src, err := raster.ReadFile(dem)
-	require.NoError(t, err)
-	p := raster.DefaultHillshadeParams()
-	p.Scale = 111120
-	want, err := raster.Hillshade(src, 0, p)
-	require.NoError(t, err)
+	want := singleProcessHillshade(t, dem)
 	requireSamePixels(t, want, got)
 	assert.Equal(t, 4269, got.EPSG)
 

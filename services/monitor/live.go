@@ -3,7 +3,6 @@ package monitor
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"sort"
 	"time"
@@ -260,28 +259,17 @@ func (m *Monitor) jobTasks(ctx context.Context, tenant, jobID string) ([]events.
 	if err != nil {
 		return nil, fmt.Errorf("bind %s: %w", events.BucketTasks, err)
 	}
-	w, err := kv.Watch(ctx, events.TaskKeysOfJob(tenant, jobID), jetstream.IgnoreDeletes())
+	entries, err := events.Latest(ctx, kv, events.TaskKeysOfJob(tenant, jobID))
 	if err != nil {
 		return nil, fmt.Errorf("read tasks: %w", err)
 	}
-	defer func() { _ = w.Stop() }()
-	var out []events.TaskRecord
-	for {
-		select {
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		case e, ok := <-w.Updates():
-			if !ok {
-				return nil, errors.New("read tasks: watch closed")
-			}
-			if e == nil {
-				return out, nil
-			}
-			var r events.TaskRecord
-			if err := json.Unmarshal(e.Value(), &r); err != nil {
-				continue
-			}
-			out = append(out, r)
+	out := make([]events.TaskRecord, 0, len(entries))
+	for _, e := range entries {
+		var r events.TaskRecord
+		if err := json.Unmarshal(e.Value(), &r); err != nil {
+			continue
 		}
+		out = append(out, r)
 	}
+	return out, nil
 }

@@ -3,7 +3,6 @@ package scheduler
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -21,7 +20,7 @@ import (
 // release may not have been flushed; the stream drops a duplicate by its
 // message id); retrying tasks get their timers back.
 func recoverJobs(ctx context.Context, jobsKV, tasksKV jetstream.KeyValue, c *core) ([]retryTimer, error) {
-	jobs, err := latest(ctx, jobsKV, ">")
+	jobs, err := events.Latest(ctx, jobsKV, ">")
 	if err != nil {
 		return nil, fmt.Errorf("list jobs: %w", err)
 	}
@@ -96,7 +95,7 @@ func (c *core) settleDeadLetters(j *job, now time.Time) {
 func loadTasks(ctx context.Context, tasksKV jetstream.KeyValue, rec events.JobRecord) (*job, error) {
 	j := &job{rec: rec, tasks: map[string]*task{}}
 	prefix := events.JobKey(rec.Tenant, rec.ID) + "."
-	entries, err := latest(ctx, tasksKV, events.TaskKeysOfJob(rec.Tenant, rec.ID))
+	entries, err := events.Latest(ctx, tasksKV, events.TaskKeysOfJob(rec.Tenant, rec.ID))
 	if err != nil {
 		return nil, fmt.Errorf("list tasks of %s: %w", rec.ID, err)
 	}
@@ -126,34 +125,6 @@ func loadTasks(ctx context.Context, tasksKV jetstream.KeyValue, rec events.JobRe
 	}
 	j.retry = rec.Retry.WithDefaults()
 	return j, nil
-}
-
-// latest returns the current entry of every key of kv matching filter.
-// It reads them with one watch (an ordered consumer, which the server
-// places on the stream's leader) rather than a get per key: gets may be
-// answered by any replica (direct gets), and a replica that lags would hand
-// a new leader records older than what its predecessor acted on.
-func latest(ctx context.Context, kv jetstream.KeyValue, filter string) (map[string]jetstream.KeyValueEntry, error) {
-	w, err := kv.Watch(ctx, filter, jetstream.IgnoreDeletes())
-	if err != nil {
-		return nil, err
-	}
-	defer func() { _ = w.Stop() }()
-	out := map[string]jetstream.KeyValueEntry{}
-	for {
-		select {
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		case e, ok := <-w.Updates():
-			if !ok {
-				return nil, errors.New("watch ended before its initial values")
-			}
-			if e == nil {
-				return out, nil // every current value is delivered
-			}
-			out[e.Key()] = e
-		}
-	}
 }
 
 func sortedKeys[V any](m map[string]V) []string {
