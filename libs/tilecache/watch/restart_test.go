@@ -58,8 +58,13 @@ func TestVersionsFollowAcrossAServerRestart(t *testing.T) {
 	defer s2.Stop()
 	require.Eventually(t, nc.IsConnected, 2*wait, tick)
 	var rev2 uint64
+	// Each attempt has its own deadline: a request written just before the
+	// connection noticed the restart gets no reply, and waiting on it
+	// would use up the whole window.
 	require.Eventually(t, func() bool {
-		rev2, err = kv.Put(ctx, events.CacheKey("a"), []byte("{}"))
+		actx, acancel := context.WithTimeout(ctx, 2*time.Second)
+		defer acancel()
+		rev2, err = kv.Put(actx, events.CacheKey("a"), []byte("{}"))
 		return err == nil
 	}, 2*wait, 50*time.Millisecond)
 	require.Eventually(t, func() bool { return v.Latest("a") == rev2 && v.Synced() }, wait, tick,
