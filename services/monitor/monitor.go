@@ -74,6 +74,9 @@ type QueueDepth struct {
 	AckPending int    `json:"ack_pending"`
 }
 
+// kvTimeout bounds one read or write of the snapshot.
+const kvTimeout = 10 * time.Second
+
 // snapshotKey is the key of a monitor's snapshot in geo_monitor.
 func snapshotKey(id string) string { return "state." + id }
 
@@ -202,11 +205,18 @@ func (m *Monitor) lead(ctx context.Context, _ uint64) error {
 	m.mu.Lock()
 	m.st, m.snapSeq, m.snapRev, m.last = newState(), 0, 0, nil
 	m.mu.Unlock()
+	// A failure to start counting (JetStream unavailable for a moment)
+	// ends this tenure without ending the monitor: the lease is released
+	// and campaigned for again.
+	retry := func(what string, err error) error {
+		m.log.Warn().Err(err).Str("step", what).Msg("cannot count yet; campaigning again")
+		return nil
+	}
 	if err := m.restore(ctx); err != nil {
-		return err
+		return retry("restore", err)
 	}
 	if err := m.alerts.inherit(ctx, time.Now()); err != nil {
-		return err
+		return retry("inherit alerts", err)
 	}
 	cons, err := m.js.CreateOrUpdateConsumer(ctx, events.StreamEvents, jetstream.ConsumerConfig{
 		Durable: consumerName(m.cfg.ID), Description: "the monitor's view of every event",
@@ -215,11 +225,11 @@ func (m *Monitor) lead(ctx context.Context, _ uint64) error {
 		Replicas: m.cfg.Topology.Replicas,
 	})
 	if err != nil {
-		return fmt.Errorf("ensure consumer %s: %w", consumerName(m.cfg.ID), err)
+		return retry("ensure consumer", err)
 	}
 	cc, err := cons.Consume(m.onEvent, jetstream.PullMaxMessages(1000))
 	if err != nil {
-		return fmt.Errorf("consume %s: %w", events.StreamEvents, err)
+		return retry("consume", err)
 	}
 	m.leading.Store(true)
 	m.log.Info().Uint64("resume_after_seq", m.snapSeq).Msg("counting events")
@@ -237,6 +247,8 @@ func (m *Monitor) lead(ctx context.Context, _ uint64) error {
 
 // restore loads the last snapshot of this monitor's ID.
 func (m *Monitor) restore(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, kvTimeout)
+	defer cancel()
 	e, err := m.snap.Get(ctx, snapshotKey(m.cfg.ID))
 	if errors.Is(err, jetstream.ErrKeyNotFound) {
 		return nil
@@ -323,7 +335,11 @@ func (m *Monitor) snapshot(ctx context.Context) error {
 	}
 	// Compare-and-set on the snapshot's revision: a monitor that lost the
 	// lease to another with the same ID cannot overwrite the newer one's
-	// snapshot, nor ack what that one has not counted.
+	// snapshot, nor ack what that one has not counted. The write has its
+	// own deadline: a reply lost with a dying server must not stall the
+	// counting (the next tick tries again).
+	ctx, cancel := context.WithTimeout(ctx, kvTimeout)
+	defer cancel()
 	if rev == 0 {
 		rev, err = m.snap.Create(ctx, snapshotKey(m.cfg.ID), data)
 	} else {
