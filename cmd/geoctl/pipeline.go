@@ -75,11 +75,11 @@ func (a *app) pipelineCommand() *cobra.Command {
 					return fmt.Errorf("object store %s at %s: %w", events.ObjectTiles, c.server, err)
 				}
 				for k, path := range inputs {
-					info, err := raster.ReadInfo(path)
-					if err != nil {
-						return fmt.Errorf("--input %s: %w", path, err)
-					}
 					if byPath {
+						info, err := raster.ReadInfo(path)
+						if err != nil {
+							return fmt.Errorf("--input %s: %w", path, err)
+						}
 						abs, err := filepath.Abs(path)
 						if err != nil {
 							return fmt.Errorf("--input %s: %w", path, err)

@@ -37,6 +37,22 @@ type Client struct {
 	closed         atomic.Bool
 }
 
+// Bind binds what the tile cache works on: geo_cache (tile versions),
+// geo_cache_nodes (live nodes) and the object store geo_tiles, all
+// provisioned by events.EnsureTopology.
+func Bind(ctx context.Context, js jetstream.JetStream) (versions, nodes jetstream.KeyValue, tiles jetstream.ObjectStore, err error) {
+	if versions, err = js.KeyValue(ctx, events.BucketCache); err != nil {
+		return nil, nil, nil, fmt.Errorf("bind %s: %w", events.BucketCache, err)
+	}
+	if nodes, err = js.KeyValue(ctx, events.BucketCacheNodes); err != nil {
+		return nil, nil, nil, fmt.Errorf("bind %s: %w", events.BucketCacheNodes, err)
+	}
+	if tiles, err = js.ObjectStore(ctx, events.ObjectTiles); err != nil {
+		return nil, nil, nil, fmt.Errorf("open object store %s: %w", events.ObjectTiles, err)
+	}
+	return versions, nodes, tiles, nil
+}
+
 // New binds geo_cache, geo_cache_nodes and geo_tiles (provisioned by
 // events.EnsureTopology), starts watching the two buckets and returns once
 // they are replayed. ctx bounds only the start; the watches run until
@@ -46,17 +62,9 @@ func New(ctx context.Context, nc *nats.Conn, js jetstream.JetStream, cfg Config)
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("tile cache config: %w", err)
 	}
-	kv, err := js.KeyValue(ctx, events.BucketCache)
+	kv, nodesKV, store, err := Bind(ctx, js)
 	if err != nil {
-		return nil, fmt.Errorf("bind %s: %w", events.BucketCache, err)
-	}
-	nodesKV, err := js.KeyValue(ctx, events.BucketCacheNodes)
-	if err != nil {
-		return nil, fmt.Errorf("bind %s: %w", events.BucketCacheNodes, err)
-	}
-	store, err := js.ObjectStore(ctx, events.ObjectTiles)
-	if err != nil {
-		return nil, fmt.Errorf("open object store %s: %w", events.ObjectTiles, err)
+		return nil, err
 	}
 	c := &Client{cfg: cfg, nc: nc, kv: kv, store: store}
 	c.near = lru.New(cfg.NearMaxBytes, func(key string, _ lru.Entry) {

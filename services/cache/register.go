@@ -9,6 +9,9 @@ import (
 	"github.com/geocluster/geocluster/libs/events"
 )
 
+// registerTimeout bounds one write of the registration.
+const registerTimeout = 5 * time.Second
+
 // register writes the node's key in geo_cache_nodes.
 func (n *node) register(ctx context.Context) error {
 	data, err := json.Marshal(events.CacheNode{
@@ -18,6 +21,10 @@ func (n *node) register(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("encode registration: %w", err)
 	}
+	// Its own deadline: a reply lost with a dying server must not stall
+	// the heartbeat until the registration lapses.
+	ctx, cancel := context.WithTimeout(ctx, registerTimeout)
+	defer cancel()
 	if _, err := n.nodesKV.Put(ctx, n.cfg.ID, data); err != nil {
 		return fmt.Errorf("put registration %s in %s: %w", n.cfg.ID, events.BucketCacheNodes, err)
 	}

@@ -9,6 +9,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/geocluster/geocluster/libs/events"
+	"github.com/geocluster/geocluster/libs/tilecache"
 )
 
 // Deps are what a cache node runs on.
@@ -44,17 +45,9 @@ func start(ctx context.Context, deps Deps, cfg Config) (*node, error) {
 	if err := events.EnsureTopology(ctx, js, cfg.Topology); err != nil {
 		return nil, err
 	}
-	kv, err := js.KeyValue(ctx, events.BucketCache)
+	kv, nodesKV, store, err := tilecache.Bind(ctx, js)
 	if err != nil {
-		return nil, fmt.Errorf("bind %s: %w", events.BucketCache, err)
-	}
-	nodesKV, err := js.KeyValue(ctx, events.BucketCacheNodes)
-	if err != nil {
-		return nil, fmt.Errorf("bind %s: %w", events.BucketCacheNodes, err)
-	}
-	store, err := js.ObjectStore(ctx, events.ObjectTiles)
-	if err != nil {
-		return nil, fmt.Errorf("open object store %s: %w", events.ObjectTiles, err)
+		return nil, err
 	}
 	return newNode(deps, cfg, js, kv, nodesKV, store)
 }
