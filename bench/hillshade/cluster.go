@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -32,8 +33,10 @@ type clusterRun struct {
 // the tile pipeline: upload, cut into tiles with a 1-pixel halo, one task
 // per tile, assemble into a COG, download to out.
 //
-// With byPath the DEM is not uploaded: the workers' data directory is the
-// DEM's and each tile task reads its own window of the file (no cut task).
+// With byPath the DEM is not uploaded and the COG not downloaded: the
+// workers' data directory is the DEM's and each tile task reads its own
+// window of the file (no cut task); their output directory is out's, and
+// the assemble task writes the COG there itself.
 // The tile size, the workers' capacity and the output COG's Deflate level
 // are c's.
 func timeCluster(ctx context.Context, in, out string, c config, byPath bool) (clusterRun, error) {
@@ -44,8 +47,12 @@ func timeCluster(ctx context.Context, in, out string, c config, byPath bool) (cl
 	if err != nil {
 		return clusterRun{}, err
 	}
+	if out, err = filepath.Abs(out); err != nil {
+		return clusterRun{}, err
+	}
 	if byPath {
 		cfg.Worker.DataDirs = []string{filepath.Dir(in)}
+		cfg.Worker.OutputDirs = []string{filepath.Dir(out)}
 	}
 	cl, err := onebox.Start(ctx, cfg)
 	if err != nil {
@@ -93,8 +100,12 @@ func timeCluster(ctx context.Context, in, out string, c config, byPath bool) (cl
 	if c.cogCompression == events.COGNone {
 		level = 0 // an uncompressed COG has no level
 	}
-	job, err := pipeline.Plan(pipeline.Spec{ID: "hillshade-" + events.NewID(), Op: pipeline.Hillshade,
-		Inputs: []pipeline.Input{input}, TileSize: c.clusterTile, Scale: gdaldemScale, COGLevel: level, COGCompression: c.cogCompression})
+	spec := pipeline.Spec{ID: "hillshade-" + events.NewID(), Op: pipeline.Hillshade,
+		Inputs: []pipeline.Input{input}, TileSize: c.clusterTile, Scale: gdaldemScale, COGLevel: level, COGCompression: c.cogCompression}
+	if byPath {
+		spec.OutputPath = out
+	}
+	job, err := pipeline.Plan(spec)
 	if err != nil {
 		return clusterRun{}, err
 	}
@@ -105,6 +116,32 @@ func timeCluster(ctx context.Context, in, out string, c config, byPath bool) (cl
 	}
 	defer func() { _ = w.Stop() }()
 	jobStart := time.Now()
+	var (
+		mu       sync.Mutex
+		timeline []string
+	)
+	if c.timeline != nil {
+		sub, err := nc.Subscribe(events.TaskEventSubject(events.DefaultTenant, job.ID, "*"), func(m *nats.Msg) {
+			var e events.TaskEvent
+			if json.Unmarshal(m.Data, &e) == nil {
+				mu.Lock()
+				defer mu.Unlock()
+				timeline = append(timeline, fmt.Sprintf("%7.3f s  %-10s %-14s %s %s", time.Since(jobStart).Seconds(), e.State, e.Op, e.TaskID, e.WorkerID))
+			}
+		})
+		if err != nil {
+			return clusterRun{}, err
+		}
+		defer func() {
+			_ = sub.Unsubscribe()
+			mu.Lock()
+			defer mu.Unlock()
+			for _, l := range timeline {
+				fmt.Fprintln(c.timeline, l)
+			}
+		}()
+	}
+	jobStart = time.Now()
 	if _, err := js.Publish(ctx, events.JobSubmitSubject(events.DefaultTenant), body, jetstream.WithMsgID(events.JobMsgID(events.DefaultTenant, job.ID))); err != nil {
 		return clusterRun{}, err
 	}
@@ -124,8 +161,10 @@ func timeCluster(ctx context.Context, in, out string, c config, byPath bool) (cl
 		}
 	}
 	jobTime := time.Since(jobStart)
-	if err := store.GetFile(ctx, job.Labels["output"], out); err != nil {
-		return clusterRun{}, fmt.Errorf("download the result: %w", err)
+	if !byPath {
+		if err := store.GetFile(ctx, job.Labels[pipeline.LabelOutput], out); err != nil {
+			return clusterRun{}, fmt.Errorf("download the result: %w", err)
+		}
 	}
 	cpu, _ := startCPU.since()
 	return clusterRun{total: time.Since(start), job: jobTime, tasks: len(job.Tasks), cpu: cpu}, nil

@@ -18,15 +18,17 @@
 //     workers reading their windows of the DEM by path, each tile task
 //     writing its part of the COG (blocks compressed at Deflate -cog-level,
 //     1, and the overviews its pixels determine) and the assemble task
-//     copying the blocks; then the COG is downloaded (start-up not timed;
-//     it runs in this process, whose CPU time is reported);
+//     copying the blocks into the COG, which it writes by path into the
+//     output folder, as gdaldem writes its file; the uploading run
+//     downloads its COG from the object store (start-up not timed; the
+//     cluster runs in this process, whose CPU time is reported);
 //   - decodes every output and counts the pixels that differ from gdaldem's;
 //   - prints the figures as markdown.
 //
 // The DEM is cached in $TMPDIR/geocluster-bench-hillshade (or -keep DIR,
 // which also keeps the outputs) and checked again whenever it is reused.
 //
-// Usage: go run ./bench/hillshade [-size 8000] [-runs 3] [-keep DIR] [-data ../shared/data] [-tile 1024] [-cluster 2] [-upload=true] [-cluster-tile 4096] [-capacity 1] [-cog-level 1] [-cpuprofile FILE]
+// Usage: go run ./bench/hillshade [-size 8000] [-runs 3] [-keep DIR] [-data ../shared/data] [-tile 1024] [-cluster 2] [-upload=true] [-cluster-tile 4096] [-capacity 1] [-cog-level 1] [-cpuprofile FILE] [-timeline]
 package main
 
 import (
@@ -89,6 +91,10 @@ type config struct {
 	// cpuProfile, when set, is where the CPU profile of this process goes:
 	// the cluster runs (the other tools run as processes of their own).
 	cpuProfile string
+	// timeline, when set (-timeline), receives each cluster job's task
+	// events as they arrive: seconds since the submit, state, op, task and
+	// worker.
+	timeline io.Writer
 }
 
 // Limits of -size: a DEM decodes to size*size float64 samples, which must
@@ -114,8 +120,12 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.IntVar(&c.cogLevel, "cog-level", 1, "Deflate level 1–9 of the cluster's output COG (0: 6, GDAL's default)")
 	fs.StringVar(&c.cogCompression, "cog-compression", "deflate", "the cluster's output COG compression: deflate, or none (uncompressed blocks, as gdaldem's GTiff; -cog-level is then ignored)")
 	fs.StringVar(&c.cpuProfile, "cpuprofile", "", "write the CPU profile of the cluster runs (this process) to this file")
+	timeline := fs.Bool("timeline", false, "print each cluster job's task events, with the seconds since its submit, to stderr")
 	if err := fs.Parse(args); err != nil {
 		return c, err
+	}
+	if *timeline {
+		c.timeline = stderr
 	}
 	var errs []error
 	if c.size < minSize || c.size > maxSize {

@@ -106,7 +106,7 @@ func report(w io.Writer, cfg config, m machine, d dem, res results) {
 	if len(res.clusterPath) > 0 {
 		pt := medianDur(res.clusterPath, func(c clusterRun) time.Duration { return c.total })
 		pj := medianDur(res.clusterPath, func(c clusterRun) time.Duration { return c.job })
-		fmt.Fprintf(w, "| geocluster, one-process cluster with %d workers (%d task at once each), DEM read by path: job of %d tasks (each tile task reads its %d-pixel window plus halo from the file, shades it and writes its part of the COG, %s; assemble copies the parts' blocks into the COG), download | %s | %.2f | %s |\n",
+		fmt.Fprintf(w, "| geocluster, one-process cluster with %d workers (%d task at once each), DEM read by path: job of %d tasks (each tile task reads its %d-pixel window plus halo from the file, shades it and writes its part of the COG, %s; assemble copies the parts' blocks into the COG and writes it by path) | %s | %.2f | %s |\n",
 			cfg.cluster, cfg.capacity, res.clusterPath[0].tasks, cfg.clusterTile, cogDesc(cfg), secs(pt), ratio(pt, g.wall), clusterCPU(res.clusterPath))
 		fmt.Fprintf(w, "| the same, the job alone (submit → succeeded) | %s | %.2f | |\n", secs(pj), ratio(pj, g.wall))
 	}

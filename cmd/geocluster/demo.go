@@ -95,7 +95,7 @@ func runDemo(ctx context.Context, cl *onebox.Cluster, o options, stdout, stderr 
 		if rec.State != events.JobSucceeded {
 			return fmt.Errorf("job %s %s: %s", rec.ID, rec.State, rec.Error)
 		}
-		path, err := fetchOutput(ctx, store, job.Labels["output"], o.out, s.Op)
+		path, err := fetchOutput(ctx, store, job.Labels[pipeline.LabelOutput], o.out, s.Op)
 		if err != nil {
 			return err
 		}

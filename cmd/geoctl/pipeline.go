@@ -24,6 +24,7 @@ func (a *app) pipelineCommand() *cobra.Command {
 		byPath   bool
 		xyzZooms string
 		stretch  []float64
+		outPath  string
 	)
 	cmd := &cobra.Command{
 		Use:   "pipeline hillshade|slope|bandmath --input FILE [--input FILE] --out DIR",
@@ -36,7 +37,9 @@ func (a *app) pipelineCommand() *cobra.Command {
 			"  geoctl pipeline bandmath --input B4.tif --input B5.tif --expr '(b2-b1)/(b2+b1)' --out out/\n" +
 			"  geoctl pipeline hillshade --input /data/dem.tif --path --xyz 10-14 --out out/\n\n" +
 			"With --path nothing is uploaded: each tile task reads its window of the file itself,\n" +
-			"so the path must be one every worker sees under its GEO_WORKER_DATA_DIRS.",
+			"so the path must be one every worker sees under its GEO_WORKER_DATA_DIRS. With\n" +
+			"--output-path the assemble task writes the COG to that file itself (a path every\n" +
+			"worker sees under its GEO_WORKER_OUTPUT_DIRS) and nothing is downloaded.",
 		Args: argsOf("OPERATION"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			spec.Op = args[0]
@@ -63,6 +66,16 @@ func (a *app) pipelineCommand() *cobra.Command {
 				} else if len(stretch) != 0 {
 					return fmt.Errorf("--stretch: want MIN,MAX")
 				}
+			}
+			if outPath != "" {
+				if cmd.Flags().Changed("out") {
+					return fmt.Errorf("--out and --output-path: give one (--output-path is written by the cluster, --out by geoctl)")
+				}
+				abs, err := filepath.Abs(outPath)
+				if err != nil {
+					return fmt.Errorf("--output-path %s: %w", outPath, err)
+				}
+				spec.OutputPath = abs
 			}
 			spec.ID = id
 			if spec.ID == "" {
@@ -111,12 +124,16 @@ func (a *app) pipelineCommand() *cobra.Command {
 				if err := a.watchJob(ctx, c, reply.JobID, progress); err != nil {
 					return err
 				}
+				if spec.OutputPath != "" {
+					fmt.Fprintln(a.stdout, spec.OutputPath)
+					return nil
+				}
 				if err := os.MkdirAll(out, 0o755); err != nil {
 					return err
 				}
 				dst := filepath.Join(out, spec.Op+".tif")
-				if err := store.GetFile(ctx, job.Labels["output"], dst); err != nil {
-					return fmt.Errorf("download %s: %w", job.Labels["output"], err)
+				if err := store.GetFile(ctx, job.Labels[pipeline.LabelOutput], dst); err != nil {
+					return fmt.Errorf("download %s: %w", job.Labels[pipeline.LabelOutput], err)
 				}
 				fmt.Fprintln(a.stdout, dst)
 				if spec.XYZ != nil {
@@ -133,7 +150,8 @@ func (a *app) pipelineCommand() *cobra.Command {
 	}
 	f := cmd.Flags()
 	f.StringArrayVar(&inputs, "input", nil, "input GeoTIFF (repeat for band math: b1, b2, … number the bands across inputs)")
-	f.StringVar(&out, "out", ".", "folder the result COG is written to")
+	f.StringVar(&out, "out", ".", "folder the result COG is downloaded to")
+	f.StringVar(&outPath, "output-path", "", "file the cluster writes the result COG to, instead of the object store (a path the workers see under GEO_WORKER_OUTPUT_DIRS; not with --xyz)")
 	f.StringVar(&id, "id", "", "job id (default <operation>-<ULID>)")
 	f.IntVar(&spec.TileSize, "tile-size", 256, "tile edge in pixels")
 	f.IntVar(&spec.Band, "band", 0, "band of the input the terrain operations read, 0-based")

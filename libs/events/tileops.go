@@ -214,6 +214,14 @@ type TileBandMathParams struct {
 // MaxPathLen bounds a file path in task params.
 const MaxPathLen = 4096
 
+// checkPath checks one path field: absolute, at most MaxPathLen bytes.
+func checkPath(field, p string) error {
+	if p == "" || len(p) > MaxPathLen || p[0] != '/' {
+		return invalid(field, "must be an absolute path of at most %d bytes", MaxPathLen)
+	}
+	return nil
+}
+
 func checkPaths(field string, paths ...string) error {
 	for i, p := range paths {
 		if p == "" || len(p) > MaxPathLen || p[0] != '/' {
@@ -230,12 +238,19 @@ func checkPaths(field string, paths ...string) error {
 // without decoding them. Level is the COG's Deflate level (0: 6, GDAL's
 // default; 1 compresses about three times faster, to a file about a tenth
 // larger for a hillshade).
+//
+// With OutputPath the COG is written to that file instead of the object
+// Output: an absolute path in one of the worker's output directories
+// (GEO_WORKER_OUTPUT_DIRS, a file system the workers share), written to a
+// temporary file beside it and renamed into place, so a reader never sees
+// a partial file and a retried task replaces it whole.
 type TileAssembleParams struct {
-	Grid   TileGrid `json:"grid"`
-	Prefix string   `json:"prefix"`
-	Output string   `json:"output"`
-	Parts  bool     `json:"parts,omitempty"`
-	Level  int      `json:"level,omitempty"`
+	Grid       TileGrid `json:"grid"`
+	Prefix     string   `json:"prefix"`
+	Output     string   `json:"output,omitempty"`
+	OutputPath string   `json:"output_path,omitempty"`
+	Parts      bool     `json:"parts,omitempty"`
+	Level      int      `json:"level,omitempty"`
 	// Compression of the COG: COGDeflate ("", the default) or COGNone.
 	Compression string `json:"compression,omitempty"`
 }
@@ -333,6 +348,12 @@ func tileOps() OpCatalog {
 			}
 			if err := checkCompression("compression", p.Compression, p.Level); err != nil {
 				return err
+			}
+			switch {
+			case p.Output != "" && p.OutputPath != "":
+				return invalid("output_path", "give output or output_path, not both")
+			case p.OutputPath != "":
+				return checkPath("output_path", p.OutputPath)
 			}
 			return objects("output", p.Output)
 		},

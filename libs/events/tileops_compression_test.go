@@ -35,3 +35,29 @@ func TestTileAssembleCompressionIsChecked(t *testing.T) {
 		assert.Equal(t, c.field, ve.Field, c.tail)
 	}
 }
+
+// The assemble writes to an object or to an absolute path, one of the two;
+// errors name the field.
+func TestTileAssembleOutputIsAnObjectOrAPath(t *testing.T) {
+	check := events.PlatformOps()[events.OpTileAssemble]
+	require.NotNil(t, check)
+	base := `{"grid":{"width":1024,"height":1024,"tile_size":512},"prefix":"p"`
+	for _, c := range []struct {
+		tail, field string
+	}{
+		{`,"output":"o.tif"}`, ""},
+		{`,"output_path":"/data/out/o.tif"}`, ""},
+		{`}`, "output"},
+		{`,"output":"o.tif","output_path":"/data/out/o.tif"}`, "output_path"},
+		{`,"output_path":"out/o.tif"}`, "output_path"},
+	} {
+		err := check(json.RawMessage(base + c.tail))
+		if c.field == "" {
+			assert.NoError(t, err, c.tail)
+			continue
+		}
+		var ve *events.ValidationError
+		require.ErrorAs(t, err, &ve, c.tail)
+		assert.Equal(t, c.field, ve.Field, c.tail)
+	}
+}

@@ -17,6 +17,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"path/filepath"
 
 	"github.com/geocluster/geocluster/libs/events"
 	"github.com/geocluster/geocluster/libs/raster"
@@ -61,6 +62,11 @@ type Spec struct {
 	Expr string
 	// Output names the result object (jobs/<ID>/<Op>.tif).
 	Output string
+	// OutputPath, instead of Output, is an absolute path the assemble task
+	// writes the COG to, in one of the workers' output directories
+	// (GEO_WORKER_OUTPUT_DIRS); the job's label output_path names it. Not
+	// with XYZ, which renders the output object.
+	OutputPath string
 	// COGLevel is the Deflate level of the output COG, 1–9 (0: 6, GDAL's
 	// default); only with a tile size that is a multiple of 512, where the
 	// tile tasks compress the COG's blocks.
@@ -82,6 +88,12 @@ type XYZ struct {
 	MinZoom, MaxZoom int
 	Min, Max         float64
 }
+
+// Labels of a pipeline job: the output object, or the output path.
+const (
+	LabelOutput     = "output"
+	LabelOutputPath = "output_path"
+)
 
 // Plan returns the job that runs s.
 func Plan(s Spec) (events.JobSpec, error) {
@@ -138,10 +150,22 @@ func Plan(s Spec) (events.JobSpec, error) {
 	if err != nil {
 		return events.JobSpec{}, err
 	}
-	if s.Output == "" {
-		s.Output = fmt.Sprintf("jobs/%s/%s.tif", s.ID, s.Op)
+	job := events.JobSpec{ID: s.ID, Name: s.Name, Priority: s.Priority, Labels: map[string]string{"pipeline": s.Op}}
+	switch {
+	case s.OutputPath != "" && s.Output != "":
+		return events.JobSpec{}, errors.New("give an output object or an output path, not both")
+	case s.OutputPath != "" && !filepath.IsAbs(s.OutputPath):
+		return events.JobSpec{}, fmt.Errorf("output path %q is not absolute", s.OutputPath)
+	case s.OutputPath != "" && s.XYZ != nil:
+		return events.JobSpec{}, errors.New("the web-map tiles are rendered from an output object: not with an output path")
+	case s.OutputPath != "":
+		job.Labels[LabelOutputPath] = s.OutputPath
+	default:
+		if s.Output == "" {
+			s.Output = fmt.Sprintf("jobs/%s/%s.tif", s.ID, s.Op)
+		}
+		job.Labels[LabelOutput] = s.Output
 	}
-	job := events.JobSpec{ID: s.ID, Name: s.Name, Priority: s.Priority, Labels: map[string]string{"pipeline": s.Op, "output": s.Output}}
 	prefix := "jobs/" + s.ID
 	inPrefix := func(k int) string { return fmt.Sprintf("%s/in%d", prefix, k) }
 	outPrefix := prefix + "/out"
@@ -202,7 +226,7 @@ func Plan(s Spec) (events.JobSpec, error) {
 		outputs = nil // inputs are a locality hint: past the limit, none
 	}
 	assemble := events.TileAssembleParams{Grid: events.TileGrid{Width: w, Height: h, TileSize: s.TileSize}, Prefix: outPrefix, Output: s.Output,
-		Parts: parts, Level: s.COGLevel, Compression: s.COGCompression}
+		OutputPath: s.OutputPath, Parts: parts, Level: s.COGLevel, Compression: s.COGCompression}
 	job.Tasks = append(job.Tasks, task("assemble", events.OpTileAssemble, assemble, computed, outputs...))
 	if s.XYZ != nil {
 		xyz := events.TileXYZParams{Input: s.Output, Prefix: prefix + "/xyz", MinZoom: s.XYZ.MinZoom, MaxZoom: s.XYZ.MaxZoom, Min: s.XYZ.Min, Max: s.XYZ.Max}

@@ -187,3 +187,57 @@ func TestCOGCompressionReachesTheTasksThatCompress(t *testing.T) {
 		assert.ErrorContains(t, err, "cog compression", "%+v", c)
 	}
 }
+
+// An output path reaches the assemble task instead of an object, is named
+// by the job's output_path label, and is refused relative, beside an
+// output object or with web-map tiles (which render the object), by Plan
+// and by a Request alike (naming the field).
+func TestOutputPathReachesTheAssembleTask(t *testing.T) {
+	t.Parallel()
+	in := []pipeline.Input{{Path: "/data/dem.tif", Width: 1200, Height: 700}}
+	job, err := pipeline.Plan(pipeline.Spec{ID: "p", Op: pipeline.Hillshade, TileSize: 512, Inputs: in, OutputPath: "/data/out/hs.tif"})
+	require.NoError(t, err)
+	assert.Equal(t, "/data/out/hs.tif", job.Labels[pipeline.LabelOutputPath])
+	assert.NotContains(t, job.Labels, pipeline.LabelOutput)
+	var p events.TileAssembleParams
+	require.Equal(t, events.OpTileAssemble, job.Tasks[len(job.Tasks)-1].Op)
+	require.NoError(t, json.Unmarshal(job.Tasks[len(job.Tasks)-1].Params, &p))
+	assert.Equal(t, "/data/out/hs.tif", p.OutputPath)
+	assert.Empty(t, p.Output)
+	assert.True(t, p.Parts)
+	data, err := json.Marshal(job)
+	require.NoError(t, err)
+	decoded, err := events.DecodeJob(data)
+	require.NoError(t, err)
+	require.NoError(t, decoded.Validate("default", events.PlatformOps(), events.Limits{}))
+
+	for _, c := range []struct {
+		spec pipeline.Spec
+		want string
+	}{
+		{pipeline.Spec{ID: "p", Op: pipeline.Hillshade, Inputs: in, OutputPath: "out/hs.tif"}, "not absolute"},
+		{pipeline.Spec{ID: "p", Op: pipeline.Hillshade, Inputs: in, OutputPath: "/out/hs.tif", Output: "hs.tif"}, "not both"},
+		{pipeline.Spec{ID: "p", Op: pipeline.Hillshade, Inputs: in, OutputPath: "/out/hs.tif", XYZ: &pipeline.XYZ{MinZoom: 1, MaxZoom: 2}}, "output object"},
+	} {
+		_, err := pipeline.Plan(c.spec)
+		assert.ErrorContains(t, err, c.want)
+	}
+
+	for _, body := range []string{
+		`{"op":"hillshade","inputs":[{"path":"/d/dem.tif","width":9,"height":9}],"output_path":"rel.tif"}`,
+		`{"op":"hillshade","inputs":[{"path":"/d/dem.tif","width":9,"height":9}],"output_path":"/o/a.tif","output":"a.tif"}`,
+		`{"op":"hillshade","inputs":[{"path":"/d/dem.tif","width":9,"height":9}],"output_path":"/o/a.tif","xyz":{"min_zoom":1,"max_zoom":2}}`,
+	} {
+		r, err := pipeline.DecodeRequest([]byte(body))
+		require.NoError(t, err)
+		_, err = r.Spec(t.Context(), nil)
+		var ve *events.ValidationError
+		require.ErrorAs(t, err, &ve, body)
+		assert.Equal(t, "output_path", ve.Field, body)
+	}
+	r, err := pipeline.DecodeRequest([]byte(`{"op":"hillshade","inputs":[{"path":"/d/dem.tif","width":9,"height":9}],"output_path":"/o/a.tif"}`))
+	require.NoError(t, err)
+	s, err := r.Spec(t.Context(), nil)
+	require.NoError(t, err)
+	assert.Equal(t, "/o/a.tif", s.OutputPath)
+}

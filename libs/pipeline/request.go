@@ -65,6 +65,7 @@ type Request struct {
 	Percent        bool            `json:"percent,omitempty"`
 	Expr           string          `json:"expr,omitempty"`
 	Output         string          `json:"output,omitempty"`
+	OutputPath     string          `json:"output_path,omitempty"`
 	COGLevel       int             `json:"cog_level,omitempty"`
 	COGCompression string          `json:"cog_compression,omitempty"`
 	Priority       events.Priority `json:"priority,omitempty"`
@@ -119,7 +120,15 @@ func (r Request) Spec(ctx context.Context, store jetstream.ObjectStore) (Spec, e
 	s := Spec{
 		ID: r.ID, Name: r.Name, Op: r.Op, TileSize: r.TileSize, Band: r.Band, Scale: r.Scale, ZFactor: r.ZFactor,
 		Azimuth: r.Azimuth, Altitude: r.Altitude, Percent: r.Percent, Expr: r.Expr, Output: r.Output,
-		COGLevel: r.COGLevel, COGCompression: r.COGCompression, Priority: r.Priority,
+		OutputPath: r.OutputPath, COGLevel: r.COGLevel, COGCompression: r.COGCompression, Priority: r.Priority,
+	}
+	switch {
+	case r.OutputPath != "" && r.Output != "":
+		return Spec{}, &events.ValidationError{Field: "output_path", Reason: "give output or output_path, not both"}
+	case r.OutputPath != "" && !filepath.IsAbs(r.OutputPath):
+		return Spec{}, &events.ValidationError{Field: "output_path", Reason: "must be absolute (the workers write it under their output directories)"}
+	case r.OutputPath != "" && r.XYZ != nil:
+		return Spec{}, &events.ValidationError{Field: "output_path", Reason: "the web-map tiles (xyz) are rendered from an output in the object store: not with output_path"}
 	}
 	if r.XYZ != nil {
 		s.XYZ = &XYZ{MinZoom: r.XYZ.MinZoom, MaxZoom: r.XYZ.MaxZoom, Min: r.XYZ.Min, Max: r.XYZ.Max}

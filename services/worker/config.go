@@ -56,6 +56,11 @@ type Config struct {
 	// file system) whose GeoTIFFs tile tasks may read by path; a task naming
 	// a path elsewhere fails permanently (none: no path inputs).
 	DataDirs []string
+	// OutputDirs are the directories (shared by every worker) into which
+	// an assemble task may write a job's output by path instead of to the
+	// object store; a task naming a path elsewhere fails permanently
+	// (none: no path outputs).
+	OutputDirs []string
 	// NearCacheBytes bounds the worker's near-cache of tiles, whose
 	// contents it announces for data locality; 0 turns it off (tiles are
 	// then read through the cache nodes or the object store every time)
@@ -145,6 +150,11 @@ func (c Config) Validate() error {
 			add("data_dirs: %q is not an absolute path", d)
 		}
 	}
+	for _, d := range c.OutputDirs {
+		if !filepath.IsAbs(d) {
+			add("output_dirs: %q is not an absolute path", d)
+		}
+	}
 	for _, k := range sortedKeys(c.Labels) {
 		if k == "" || len(k) > 128 {
 			add("labels: keys must be 1 to 128 characters, got %q", k)
@@ -205,6 +215,7 @@ const (
 	EnvDrainTimeout   = "GEO_WORKER_DRAIN_TIMEOUT"    // Go duration
 	EnvPublishTimeout = "GEO_WORKER_PUBLISH_TIMEOUT"  // Go duration
 	EnvDataDirs       = "GEO_WORKER_DATA_DIRS"        // /data,/mnt/rasters
+	EnvOutputDirs     = "GEO_WORKER_OUTPUT_DIRS"      // /data/out
 	EnvNearCacheBytes = "GEO_WORKER_NEAR_CACHE_BYTES" // integer, 0 = off
 
 	EnvBreakerEnabled      = "GEO_WORKER_BREAKER_ENABLED"       // true|false: false turns the circuit breakers off
@@ -293,6 +304,11 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	for _, d := range strings.Split(getenv(EnvDataDirs), ",") {
 		if d = strings.TrimSpace(d); d != "" {
 			c.DataDirs = append(c.DataDirs, d)
+		}
+	}
+	for _, d := range strings.Split(getenv(EnvOutputDirs), ",") {
+		if d = strings.TrimSpace(d); d != "" {
+			c.OutputDirs = append(c.OutputDirs, d)
 		}
 	}
 	if v := getenv(EnvLabels); strings.TrimSpace(v) != "" {

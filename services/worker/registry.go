@@ -52,6 +52,8 @@ type Task struct {
 	Tiles TileStore
 	// DataDirs are the directories whose files a task may read by path.
 	DataDirs []string
+	// OutputDirs are the directories a task may write outputs to by path.
+	OutputDirs []string
 	// checkpoint is set when the task saved or loaded a checkpoint, which
 	// the worker then clears once the task succeeded.
 	checkpoint *atomic.Bool

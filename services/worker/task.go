@@ -221,7 +221,7 @@ func (w *worker) runOp(ctx context.Context, m events.TaskMessage, log zerolog.Lo
 	runCtx, cancel := context.WithTimeoutCause(ctx, timeout, &timeoutError{after: timeout})
 	defer cancel()
 	cp := new(atomic.Bool)
-	result, err := call(runCtx, op, Task{TaskMessage: m, WorkerID: w.cfg.ID, JS: w.js, Tiles: w.tiles, DataDirs: w.cfg.DataDirs, Log: log, checkpoint: cp})
+	result, err := call(runCtx, op, Task{TaskMessage: m, WorkerID: w.cfg.ID, JS: w.js, Tiles: w.tiles, DataDirs: w.cfg.DataDirs, OutputDirs: w.cfg.OutputDirs, Log: log, checkpoint: cp})
 	if err == nil && cp.Load() {
 		w.clearCheckpoint(ctx, m)
 	}

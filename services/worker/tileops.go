@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"strconv"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -155,7 +156,7 @@ func tileAssemble(ctx context.Context, t Task) (json.RawMessage, error) {
 		return nil, Permanent(err)
 	}
 	if p.Parts {
-		return assembleParts(ctx, t.Tiles, p, tiles)
+		return assembleParts(ctx, t, p, tiles)
 	}
 	if p.Level != 0 || p.Compression != "" {
 		return nil, Permanent(fmt.Errorf("level %d, compression %q: only an assembly of parts takes a level or a compression", p.Level, p.Compression))
@@ -178,6 +179,11 @@ func tileAssemble(ctx context.Context, t Task) (json.RawMessage, error) {
 		if err := raster.Paste(dst, r, tile.Core.X, tile.Core.Y); err != nil {
 			return nil, Permanent(fmt.Errorf("paste %s: %w", name, err))
 		}
+	}
+	if p.OutputPath != "" {
+		return writeResult(t.OutputDirs, p.OutputPath, dst.Width, dst.Height, func(w io.Writer) error {
+			return raster.EncodeCOG(w, dst, raster.COGOptions{})
+		})
 	}
 	return putRaster(ctx, t.Tiles, p.Output, dst, true)
 }
@@ -241,7 +247,9 @@ func tileXYZ(ctx context.Context, t Task) (json.RawMessage, error) {
 
 // TileResult is what a tile op that writes an object returns.
 type TileResult struct {
-	Object string `json:"object"`
+	Object string `json:"object,omitempty"`
+	// Path is the file an output written by path went to.
+	Path   string `json:"path,omitempty"`
 	Bytes  int    `json:"bytes"`
 	SHA256 string `json:"sha256"`
 	Width  int    `json:"width"`
@@ -286,7 +294,8 @@ func putPart(ctx context.Context, tiles TileStore, name string, r *raster.Raster
 
 // assembleParts fetches the parts the tile tasks wrote, a few at a time,
 // and assembles the COG from their compressed blocks.
-func assembleParts(ctx context.Context, tiles TileStore, p events.TileAssembleParams, grid []raster.Tile) (json.RawMessage, error) {
+func assembleParts(ctx context.Context, t Task, p events.TileAssembleParams, grid []raster.Tile) (json.RawMessage, error) {
+	tiles := t.Tiles
 	parts := make([]raster.COGPart, len(grid))
 	err := fetchAll(ctx, len(grid), func(ctx context.Context, i int) error {
 		c := grid[i].Core
@@ -303,6 +312,14 @@ func assembleParts(ctx context.Context, tiles TileStore, p events.TileAssemblePa
 	})
 	if err != nil {
 		return nil, err
+	}
+	if p.OutputPath != "" {
+		return writeResult(t.OutputDirs, p.OutputPath, p.Grid.Width, p.Grid.Height, func(w io.Writer) error {
+			if err := raster.AssembleCOG(w, p.Grid.Width, p.Grid.Height, parts, outputCOG(p.Level, p.Compression)); err != nil {
+				return Permanent(fmt.Errorf("assemble %s: %w", p.OutputPath, err))
+			}
+			return nil
+		})
 	}
 	var buf bytes.Buffer
 	if err := raster.AssembleCOG(&buf, p.Grid.Width, p.Grid.Height, parts, outputCOG(p.Level, p.Compression)); err != nil {
@@ -328,6 +345,16 @@ func putRaster(ctx context.Context, tiles TileStore, name string, r *raster.Rast
 		return nil, Permanent(fmt.Errorf("encode %q: %w", name, err))
 	}
 	return putBytes(ctx, tiles, name, buf.Bytes(), r)
+}
+
+// writeResult writes a width x height output to the file at path (see
+// writeFile) and returns its TileResult.
+func writeResult(dirs []string, path string, width, height int, write func(io.Writer) error) (json.RawMessage, error) {
+	out, err := writeFile(dirs, path, write)
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(TileResult{Path: out.Path, Bytes: int(out.Bytes), SHA256: out.SHA256, Width: width, Height: height})
 }
 
 // putBytes stores data, the encoding of r, as name.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -105,18 +104,7 @@ func openPath(dirs []string, path string) (*raster.Dataset, error) {
 	if err != nil {
 		return nil, Permanent(fmt.Errorf("input %s: %w", path, err))
 	}
-	allowed := false
-	for _, d := range dirs {
-		rd, err := filepath.EvalSymlinks(d)
-		if err != nil {
-			continue
-		}
-		if rel, err := filepath.Rel(rd, real); err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(os.PathSeparator)) {
-			allowed = true
-			break
-		}
-	}
-	if !allowed {
+	if !under(dirs, real) {
 		return nil, Permanent(fmt.Errorf("input %s: %w (%s)", path, ErrPathNotAllowed, strings.Join(dirs, ", ")))
 	}
 	ds, err := raster.OpenFile(real)
