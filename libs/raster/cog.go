@@ -103,14 +103,9 @@ func EncodeCOG(w io.Writer, r *Raster, opts COGOptions) error {
 		return err
 	}
 	images := []*outImage{newOutImage(r, o.EncodeOptions, false)}
-	prev := r
-	for _, s := range o.overviewSizes(r.Width, r.Height) {
-		next, err := o.downsample(prev, s.Width, s.Height)
-		if err != nil {
-			return fmt.Errorf("overview %dx%d: %w", s.Width, s.Height, err)
-		}
-		images = append(images, newOutImage(next, o.EncodeOptions, true))
-		prev = next
+	images[0].u8 = byteSamples(r)
+	if images, err = o.overviewImages(images, r, images[0].u8, o.overviewSizes(r.Width, r.Height), "overview"); err != nil {
+		return err
 	}
 	if err := compressImages(images, o.EncodeOptions); err != nil {
 		return err

@@ -63,14 +63,16 @@ func EncodeCOGPart(w io.Writer, r *Raster, x, y, width, height int, opts COGOpti
 		return err
 	}
 	images := []*outImage{newOutImage(r, o.EncodeOptions, false)}
-	prev := storedSamples(r)
-	for range o.partLevels(width, height, win) {
-		next, err := o.downsample(prev, prev.Width/2, prev.Height/2)
-		if err != nil {
-			return fmt.Errorf("part overview %dx%d: %w", prev.Width/2, prev.Height/2, err)
-		}
-		images = append(images, newOutImage(next, o.EncodeOptions, true))
-		prev = next
+	var sizes []OverviewSize
+	for k := range o.partLevels(width, height, win) {
+		sizes = append(sizes, OverviewSize{r.Width >> (k + 1), r.Height >> (k + 1)})
+	}
+	prev := r
+	if images[0].u8 = byteSamples(r); images[0].u8 == nil {
+		prev = storedSamples(r)
+	}
+	if images, err = o.overviewImages(images, prev, images[0].u8, sizes, "part overview"); err != nil {
+		return err
 	}
 	if err := compressImages(images, o.EncodeOptions); err != nil {
 		return err

@@ -10,6 +10,7 @@ import (
 type outImage struct {
 	tiffImage
 	r        *Raster
+	u8       [][]uint8 // r's samples as bytes (byteSamples), or nil
 	overview bool
 	chunks   [][]byte
 }
@@ -71,18 +72,28 @@ func (img *outImage) encodeChunk(i int, z *deflater, raw, tmp []byte, bo binary.
 	plane, x0, y0, w, h, rows := img.chunkRect(i)
 	rowBytes, size, bands := img.rowBytes(), img.dtype.Size(), img.chunkBands()
 	raw = raw[:rows*rowBytes]
-	clear(raw)
+	clear(raw[h*rowBytes:]) // rows below the image
 	r := img.r
 	var interleaved []float64
-	if bands > 1 {
+	if bands > 1 && img.u8 == nil {
 		interleaved = make([]float64, w*bands)
 	}
 	for y := range h {
 		row := raw[y*rowBytes : (y+1)*rowBytes]
+		clear(row[w*bands*size:]) // columns right of the image
 		start := (y0+y)*r.Width + x0
-		if bands == 1 {
+		switch {
+		case img.u8 != nil && bands == 1:
+			copy(row, img.u8[plane][start:start+w])
+		case img.u8 != nil:
+			for b, p := range img.u8 {
+				for x, v := range p[start : start+w] {
+					row[x*bands+b] = v
+				}
+			}
+		case bands == 1:
 			packSamples(row, r.Pix[plane][start:start+w], img.dtype, bo)
-		} else {
+		default:
 			for b, p := range r.Pix {
 				for x, v := range p[start : start+w] {
 					interleaved[x*bands+b] = v
