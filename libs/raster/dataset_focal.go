@@ -3,6 +3,7 @@ package raster
 import (
 	"fmt"
 	"slices"
+	"sync"
 )
 
 // band32 is one band of a window being decoded in single precision.
@@ -28,15 +29,26 @@ func (d *Dataset) HillshadeWindow(read, core Window, band int, p HillshadeParams
 	if plane == nil {
 		return HillshadeWindow(src, band, p, local)
 	}
-	h := newHillshade(gdalTransform(src), p)
-	vals := make([]float32, local.W*local.H)
-	plane.run(local, p.ComputeEdges, HillshadeNoData, hillshadeAlg[float32](h), vals)
+	alg := hillshadeAlg[float32](newHillshade(gdalTransform(src), p))
 	out := newOpOutput(src, local, Uint8, HillshadeNoData, true)
-	for i, v := range vals {
-		out.Pix[0][i] = floatToByte(v)
+	// Rows are computed a band at a time into vals, which stays in cache,
+	// and converted from there.
+	vals := make([]float32, min(local.H, focalBand)*local.W)
+	for y := 0; y < local.H; y += focalBand {
+		win := Window{X: local.X, Y: local.Y + y, W: local.W, H: min(focalBand, local.H-y)}
+		v := vals[:win.W*win.H]
+		plane.run(win, p.ComputeEdges, HillshadeNoData, alg, v)
+		dst := out.Pix[0][y*win.W : (y+win.H)*win.W]
+		for i, f := range v {
+			dst[i] = floatToByte(f)
+		}
 	}
+	putPlane32(plane.v)
 	return out, nil
 }
+
+// focalBand is how many rows HillshadeWindow computes at a time.
+const focalBand = 16
 
 // SlopeWindow is SlopeWindow of the pixels core of the image, as
 // HillshadeWindow.
@@ -53,8 +65,26 @@ func (d *Dataset) SlopeWindow(read, core Window, band int, p SlopeParams) (*Rast
 	}
 	vals := make([]float32, local.W*local.H)
 	plane.run(local, p.ComputeEdges, SlopeNoData, slopeAlg[float32](gdalTransform(src), p), vals)
+	putPlane32(plane.v)
 	return float32Output(src, local, vals, SlopeNoData, true), nil
 }
+
+// planes32 holds the sample buffers of focal planes between calls: a
+// tile task's is tens of MB, which a fresh allocation would zero (or fault
+// in from the OS) only for decoding to overwrite every sample.
+var planes32 sync.Pool
+
+// getPlane32 is a buffer of n samples from planes32 or new, its contents
+// undefined.
+func getPlane32(n int) []float32 {
+	if p, ok := planes32.Get().(*[]float32); ok && cap(*p) >= n {
+		return (*p)[:n]
+	}
+	return make([]float32, n)
+}
+
+// putPlane32 gives p, no longer used, back to planes32.
+func putPlane32(p []float32) { planes32.Put(&p) }
 
 // focalInput reads the window read for a 3x3 operation on core, which must
 // lie inside it. For samples gdaldem processes as float32 it returns the
@@ -86,7 +116,7 @@ func (d *Dataset) focalInput(read, core Window, band int) (src *Raster, plane *f
 	if read.X != 0 || read.Y != 0 {
 		src.Transform = src.Transform.Offset(float64(read.X), float64(read.Y))
 	}
-	b := &band32{band: band, pix: make([]float32, read.W*read.H)}
+	b := &band32{band: band, pix: getPlane32(read.W * read.H)} // every sample is decoded
 	chunks := im.chunksIn(read)
 	if im.planar {
 		per := im.across * im.down
@@ -98,6 +128,7 @@ func (d *Dataset) focalInput(read, core Window, band int) (src *Raster, plane *f
 			return s.decode(im, i, d.offsets[i], d.counts[i], src, read, b)
 		})
 	if err != nil {
+		putPlane32(b.pix)
 		return nil, nil, local, fmt.Errorf("read window %v: %w", read, err)
 	}
 	plane = &focalPlane[float32]{w: read.W, h: read.H, v: b.pix}

@@ -83,8 +83,15 @@ func (p *focalPlane[T]) markNoData() {
 	if vs, ok := any(p.v).([]float32); ok && !p.isNaNND {
 		// isNoData for floats, its type switch out of the loop.
 		nd := any(p.noData).(float32)
+		ndSign := math.Float32bits(nd) >> 31
 		for i, f := range vs {
-			if f == nd || float32(math.Abs(float64(f-nd))) < float32(1.1920929e-07)*float32(math.Abs(float64(f+nd)))*2 {
+			switch {
+			case f == nd:
+				p.mark(i)
+			case math.Float32bits(f)>>31 != ndSign:
+				// Opposite signs: |f-nd| >= |f+nd|, so the test below
+				// is false (and false for NaN).
+			case float32(math.Abs(float64(f-nd))) < float32(1.1920929e-07)*float32(math.Abs(float64(f+nd)))*2:
 				p.mark(i)
 			}
 		}
