@@ -113,22 +113,30 @@ func halveBytes(dst, r0, r1 []uint8) {
 // mean equal to nodata moves to rep.
 func halveBytesNoData(dst, r0, r1 []uint8, nd, rep int) {
 	r0, r1 = r0[:2*len(dst)], r1[:2*len(dst)]
+	b := uint8(nd)
 	for i := range dst {
-		t, n := 0, 0
-		for _, v := range [4]uint8{r0[2*i], r0[2*i+1], r1[2*i], r1[2*i+1]} {
-			if int(v) != nd {
-				t += int(v)
-				n++
+		a0, a1, a2, a3 := r0[2*i], r0[2*i+1], r1[2*i], r1[2*i+1]
+		var m uint
+		if a0 != b && a1 != b && a2 != b && a3 != b { // the common case
+			m = (uint(a0) + uint(a1) + uint(a2) + uint(a3) + 2) >> 2
+		} else {
+			t, n := uint(0), uint(0)
+			for _, v := range [4]uint8{a0, a1, a2, a3} {
+				if v != b {
+					t += uint(v)
+					n++
+				}
 			}
+			if n == 0 {
+				dst[i] = b
+				continue
+			}
+			m = (2*t + n) / (2 * n)
 		}
-		switch m := (2*t + n) / max(2*n, 1); {
-		case n == 0:
-			dst[i] = uint8(nd)
-		case m == nd:
-			dst[i] = uint8(rep)
-		default:
-			dst[i] = uint8(m)
+		if m == uint(nd) {
+			m = uint(rep)
 		}
+		dst[i] = uint8(m)
 	}
 }
 

@@ -75,7 +75,13 @@ func horizontalEncode(row []byte, size, stride int, bo binary.ByteOrder) {
 	n := len(row) / size
 	switch size {
 	case 1:
-		for i := n - 1; i >= stride; i-- {
+		// Eight bytes at a time: those ending at i less those stride
+		// before, which no store has reached yet.
+		le, i := binary.LittleEndian, n-1
+		for ; i-7 >= stride; i -= 8 {
+			le.PutUint64(row[i-7:], subBytes(le.Uint64(row[i-7:]), le.Uint64(row[i-7-stride:])))
+		}
+		for ; i >= stride; i-- {
 			row[i] -= row[i-stride]
 		}
 	case 2:
@@ -91,4 +97,10 @@ func horizontalEncode(row []byte, size, stride int, bo binary.ByteOrder) {
 			bo.PutUint64(row[8*i:], bo.Uint64(row[8*i:])-bo.Uint64(row[8*(i-stride):]))
 		}
 	}
+}
+
+// subBytes is x - y byte by byte, each modulo 256 (no borrow between bytes).
+func subBytes(x, y uint64) uint64 {
+	const h = 0x8080808080808080
+	return ((x | h) - (y &^ h)) ^ ((x ^ ^y) & h)
 }
