@@ -156,14 +156,17 @@ func (o COGOptions) overviewImages(images []*outImage, r *Raster, planes [][]uin
 			prev, planes = next, q
 			continue
 		}
-		if planes != nil && prev != r { // an overview held only as bytes
-			for b, p := range planes {
-				f := make([]float64, len(p))
-				for i, v := range p {
-					f[i] = float64(v)
-				}
-				prev.Pix[b] = f
+		// An overview, or a raster, held only as bytes gets its float64
+		// samples.
+		for b, p := range planes {
+			if prev.Pix[b] != nil {
+				continue
 			}
+			f := make([]float64, len(p))
+			for i, v := range p {
+				f[i] = float64(v)
+			}
+			prev.Pix[b] = f
 		}
 		planes = nil
 		next, err := o.downsample(prev, s.Width, s.Height)

@@ -54,6 +54,12 @@ func EncodeCOGPart(w io.Writer, r *Raster, x, y, width, height int, opts COGOpti
 	if err := checkRaster(r); err != nil {
 		return err
 	}
+	return encodeCOGPart(w, r, nil, x, y, width, height, opts)
+}
+
+// encodeCOGPart is EncodeCOGPart of r, checked; planes, when set, are r's
+// samples as bytes (byteSamples), and r's planes may then be nil.
+func encodeCOGPart(w io.Writer, r *Raster, planes [][]uint8, x, y, width, height int, opts COGOptions) error {
 	win := Window{X: x, Y: y, W: r.Width, H: r.Height}
 	if width <= 0 || height <= 0 || !win.In(Window{W: width, H: height}) {
 		return fmt.Errorf("%w: part %v of a %dx%d image", ErrWindow, win, width, height)
@@ -67,8 +73,11 @@ func EncodeCOGPart(w io.Writer, r *Raster, x, y, width, height int, opts COGOpti
 	for k := range o.partLevels(width, height, win) {
 		sizes = append(sizes, OverviewSize{r.Width >> (k + 1), r.Height >> (k + 1)})
 	}
+	if planes == nil {
+		planes = byteSamples(r)
+	}
 	prev := r
-	if images[0].u8 = byteSamples(r); images[0].u8 == nil {
+	if images[0].u8 = planes; planes == nil {
 		prev = storedSamples(r)
 	}
 	if images, err = o.overviewImages(images, prev, images[0].u8, sizes, "part overview"); err != nil {

@@ -2,6 +2,7 @@ package raster
 
 import (
 	"fmt"
+	"io"
 	"slices"
 )
 
@@ -18,18 +19,55 @@ type band32 struct {
 // into the single-precision samples gdaldem computes it in, without the
 // float64 raster ReadWindow makes.
 func (d *Dataset) HillshadeWindow(read, core Window, band int, p HillshadeParams) (*Raster, error) {
+	out, pix, err := d.hillshade(read, core, band, p)
+	if err != nil || pix == nil {
+		return out, err
+	}
+	plane := make([]float64, len(pix))
+	for i, v := range pix {
+		plane[i] = float64(v)
+	}
+	out.Pix[0] = plane
+	return out, nil
+}
+
+// HillshadeCOGPart writes the hillshade of the pixels core of the image,
+// read from the window read around them, as its part of the COG of the
+// whole width x height hillshade: the file EncodeCOGPart(w,
+// HillshadeWindow(read, core, band, p), core.X, core.Y, width, height,
+// opts) writes, without the float64 raster (a float DEM's gray levels go
+// from single precision straight to bytes).
+func (d *Dataset) HillshadeCOGPart(w io.Writer, read, core Window, band int, p HillshadeParams, width, height int, opts COGOptions) error {
+	out, pix, err := d.hillshade(read, core, band, p)
+	if err != nil {
+		return err
+	}
+	if pix == nil {
+		return EncodeCOGPart(w, out, core.X, core.Y, width, height, opts)
+	}
+	return encodeCOGPart(w, out, [][]uint8{pix}, core.X, core.Y, width, height, opts)
+}
+
+// hillshade computes HillshadeWindow. For a float DEM its gray levels are
+// pix, and out describes them (size, type, nodata, georeferencing) with one
+// nil plane; for the others out is HillshadeWindow of ReadWindow(read) and
+// pix nil.
+func (d *Dataset) hillshade(read, core Window, band int, p HillshadeParams) (out *Raster, pix []uint8, err error) {
 	if err := p.Validate(); err != nil {
-		return nil, fmt.Errorf("hillshade: %w", err)
+		return nil, nil, fmt.Errorf("hillshade: %w", err)
 	}
 	src, local, err := d.focalInput(read, core, band)
 	if err != nil {
-		return nil, fmt.Errorf("hillshade: %w", err)
+		return nil, nil, fmt.Errorf("hillshade: %w", err)
 	}
 	if src.Pix != nil {
-		return HillshadeWindow(src, band, p, local)
+		out, err := HillshadeWindow(src, band, p, local)
+		return out, nil, err
 	}
 	alg := hillshadeAlg[float32](newHillshade(gdalTransform(src), p))
-	out := newOpOutput(src, local, Uint8, HillshadeNoData, true)
+	out = &Raster{Width: local.W, Height: local.H, Type: Uint8, Pix: [][]float64{nil}, NoData: HillshadeNoData, HasNoData: true,
+		Georef: src.georefAt(float64(local.X), float64(local.Y), 1, 1)}
+	pix = make([]uint8, local.W*local.H)
 	// Rows are computed a band at a time into vals, which stays in cache,
 	// and converted from there.
 	vals := make([]float32, min(local.H, focalBand)*local.W)
@@ -38,16 +76,16 @@ func (d *Dataset) HillshadeWindow(read, core Window, band int, p HillshadeParams
 			win := Window{X: rows.X, Y: rows.Y, W: rows.W, H: min(focalBand, rows.H)}
 			v := vals[:win.W*win.H]
 			plane.run(win, p.ComputeEdges, HillshadeNoData, alg, v)
-			dst := out.Pix[0][y*win.W : (y+win.H)*win.W]
+			dst := pix[y*win.W : (y+win.H)*win.W]
 			for i, f := range v {
-				dst[i] = floatToByte(f)
+				dst[i] = floatToUint8(f)
 			}
 		}
 	})
 	if err != nil {
-		return nil, fmt.Errorf("hillshade: %w", err)
+		return nil, nil, fmt.Errorf("hillshade: %w", err)
 	}
-	return out, nil
+	return out, pix, nil
 }
 
 // focalBand is how many rows HillshadeWindow computes at a time.

@@ -109,3 +109,55 @@ func TestDatasetTerrainRejectsBadWindows(t *testing.T) {
 	_, err = ds.SlopeWindow(Window{W: 10, H: 10}, Window{W: 10, H: 10}, 1, DefaultSlopeParams())
 	assert.ErrorIs(t, err, ErrBand)
 }
+
+// TestHillshadeCOGPartIsThePartOfTheHillshade: the part HillshadeCOGPart
+// writes straight from a Dataset is byte for byte the part EncodeCOGPart
+// writes of HillshadeWindow's raster, for float DEMs (bytes without the
+// float64 raster) and integer ones (which fall back), with nodata or
+// without, for tiles whose windows give every number of part levels (tiles
+// of 128 in an image of 1024 x 640: up to five levels; the right and
+// bottom tiles of an odd-sized image: none), Deflate and uncompressed.
+func TestHillshadeCOGPartIsThePartOfTheHillshade(t *testing.T) {
+	t.Parallel()
+	hp := DefaultHillshadeParams()
+	hp.Scale = 111120
+	for i, tt := range []struct {
+		name        string
+		typ         DataType
+		w, h, tile  int
+		noND        bool
+		compression Compression
+	}{
+		{"float32-aligned", Float32, 1024, 640, 128, false, 0},
+		{"float32-odd-size", Float32, 601, 347, 128, false, 0},
+		{"float32-no-nodata-uncompressed", Float32, 512, 512, 256, true, CompressionNone},
+		{"int16-falls-back", Int16, 512, 384, 128, false, 0},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			r := randomRaster(uint64(1200+i), tt.w, tt.h, 1, tt.typ)
+			r.HasNoData = !tt.noND
+			var buf bytes.Buffer
+			require.NoError(t, Encode(&buf, r, EncodeOptions{Tiled: true, TileSize: 64, Compression: CompressionLZW}))
+			ds, err := Open(bytes.NewReader(buf.Bytes()), int64(buf.Len()))
+			require.NoError(t, err)
+			opts := COGOptions{EncodeOptions: EncodeOptions{Level: 1, Compression: tt.compression, TileSize: 64}}
+			if tt.compression == CompressionNone {
+				opts.Level = 0
+			}
+			tiles, err := Tiles(r.Width, r.Height, tt.tile, TerrainHalo)
+			require.NoError(t, err)
+			for _, tile := range tiles {
+				hs, err := ds.HillshadeWindow(tile.Read, tile.Core, 0, hp)
+				require.NoError(t, err)
+				var want, got bytes.Buffer
+				require.NoError(t, EncodeCOGPart(&want, hs, tile.Core.X, tile.Core.Y, r.Width, r.Height, opts))
+				require.NoError(t, ds.HillshadeCOGPart(&got, tile.Read, tile.Core, 0, hp, r.Width, r.Height, opts))
+				require.True(t, bytes.Equal(want.Bytes(), got.Bytes()), "tile %v: %d bytes written, %d wanted", tile.Core, got.Len(), want.Len())
+			}
+			// A core outside its read window is refused, as by HillshadeWindow.
+			err = ds.HillshadeCOGPart(&bytes.Buffer{}, tiles[0].Read, Window{X: -1, W: 2, H: 2}, 0, hp, r.Width, r.Height, opts)
+			require.ErrorIs(t, err, ErrWindow)
+		})
+	}
+}

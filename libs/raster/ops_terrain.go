@@ -178,14 +178,17 @@ func gdalTransform(src *Raster) GeoTransform {
 
 // floatToByte converts as GDAL writes a Float32 value to a Byte band:
 // rounded half up in single precision and clamped; NaN is 0.
-func floatToByte(v float32) float64 {
+func floatToByte(v float32) float64 { return float64(floatToUint8(v)) }
+
+// floatToUint8 is floatToByte as a byte.
+func floatToUint8(v float32) uint8 {
 	switch {
 	case v != v || v < 0:
 		return 0
 	case v > 255:
 		return 255
 	}
-	return float64(int(v + 0.5))
+	return uint8(int(v + 0.5))
 }
 
 // newOpOutput is a one-band raster over win of src.

@@ -84,6 +84,15 @@ func tileTerrain(ctx context.Context, t Task) (json.RawMessage, error) {
 			return nil, err
 		}
 		defer func() { _ = ds.Close() }()
+		if t.Op == events.OpTileHillshade && p.Part != nil && p.Part.X == core.X && p.Part.Y == core.Y {
+			// The part straight from the DEM: gray levels as bytes, no
+			// raster of float64 samples in between.
+			var buf bytes.Buffer
+			if err := ds.HillshadeCOGPart(&buf, read, core, p.Band, hp, p.Part.Width, p.Part.Height, outputCOG(p.Part.Level, p.Part.Compression)); err != nil {
+				return nil, Permanent(fmt.Errorf("%s of %s of %s: %w", t.Op, core, p.InputPath, err))
+			}
+			return putBytes(ctx, t.Tiles, p.Output, buf.Bytes(), &raster.Raster{Width: core.W, Height: core.H})
+		}
 		if t.Op == events.OpTileHillshade {
 			out, err = ds.HillshadeWindow(read, core, p.Band, hp)
 		} else {
