@@ -244,3 +244,35 @@ func TestStoreBytesOlderThanTheVersionAreNotServed(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "v2", string(data))
 }
+
+// LoadAtMost reads an object within its limit like Load, and refuses a
+// larger one from its info, with the version it found and without reading
+// it (a limit of 0 reads any size).
+func TestLoadAtMostRefusesALargerObjectUnread(t *testing.T) {
+	t.Parallel()
+	s, js := natstest.Provisioned(t, natstest.Topology())
+	w := newClient(t, s, "writer", tilecache.Config{})
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	big := tile(300<<10, 3)
+	require.NoError(t, w.Put(ctx, "big", big))
+	kv, err := js.KeyValue(ctx, events.BucketCache)
+	require.NoError(t, err)
+	store, err := js.ObjectStore(ctx, events.ObjectTiles)
+	require.NoError(t, err)
+
+	data, v, err := tilecache.LoadAtMost(ctx, kv, store, "big", 0, 100<<10)
+	require.ErrorIs(t, err, tilecache.ErrTooLarge)
+	assert.Contains(t, err.Error(), "307200 bytes, at most 102400")
+	assert.Nil(t, data)
+	assert.Equal(t, w.Latest("big"), v)
+
+	for _, limit := range []int{0, len(big)} {
+		data, v, err = tilecache.LoadAtMost(ctx, kv, store, "big", 0, limit)
+		require.NoError(t, err)
+		assert.True(t, bytes.Equal(big, data))
+		assert.Equal(t, w.Latest("big"), v)
+	}
+	_, _, err = tilecache.LoadAtMost(ctx, kv, store, "missing", 0, 100<<10)
+	require.ErrorIs(t, err, tilecache.ErrNotFound)
+}

@@ -12,6 +12,9 @@ var (
 	// ErrStale: the version store lags behind a version the reader knows
 	// of, even after retries.
 	ErrStale = errors.New("version store behind the known version")
+	// ErrTooLarge: LoadAtMost found the object larger than its limit and
+	// did not read it.
+	ErrTooLarge = errors.New("object larger than the limit")
 	// ErrClosed: the client was closed.
 	ErrClosed = errors.New("tile cache client closed")
 )

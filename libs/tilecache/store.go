@@ -54,6 +54,14 @@ func current(ctx context.Context, kv jetstream.KeyValue, object string) (version
 // bump and of the bytes is judged by the server timestamps of the two
 // messages; in a cluster that is the clocks of two stream leaders.
 func Load(ctx context.Context, kv jetstream.KeyValue, store jetstream.ObjectStore, object string, minVersion uint64) ([]byte, uint64, error) {
+	return LoadAtMost(ctx, kv, store, object, minVersion, 0)
+}
+
+// LoadAtMost is Load of an object of at most limit bytes (0: any size): a
+// larger one is not read, and LoadAtMost returns ErrTooLarge with the
+// version it found. A cache node, which cannot send a reply larger than a
+// message, so learns of such an object from its info alone.
+func LoadAtMost(ctx context.Context, kv jetstream.KeyValue, store jetstream.ObjectStore, object string, minVersion uint64, limit int) ([]byte, uint64, error) {
 	for i := 0; ; i++ {
 		cur, err := current(ctx, kv, object)
 		if err != nil {
@@ -63,7 +71,10 @@ func Load(ctx context.Context, kv jetstream.KeyValue, store jetstream.ObjectStor
 		if cur.rev < minVersion {
 			why = fmt.Sprintf("version %d, at least %d known", cur.rev, minVersion)
 		} else {
-			data, info, err := read(ctx, store, object)
+			data, info, err := read(ctx, store, object, limit)
+			if errors.Is(err, ErrTooLarge) {
+				return nil, cur.rev, err
+			}
 			if err != nil {
 				return nil, 0, err
 			}
@@ -85,7 +96,9 @@ func Load(ctx context.Context, kv jetstream.KeyValue, store jetstream.ObjectStor
 
 // read returns an object's bytes and its info: the digest the store
 // records (it checks the bytes against it) and when the bytes were stored.
-func read(ctx context.Context, store jetstream.ObjectStore, object string) ([]byte, *jetstream.ObjectInfo, error) {
+// With a limit (not 0), an object larger than limit bytes is not read:
+// ErrTooLarge.
+func read(ctx context.Context, store jetstream.ObjectStore, object string, limit int) ([]byte, *jetstream.ObjectInfo, error) {
 	ctx, cancel := context.WithTimeout(ctx, ReadTimeout)
 	defer cancel()
 	res, err := store.Get(ctx, object)
@@ -99,6 +112,9 @@ func read(ctx context.Context, store jetstream.ObjectStore, object string) ([]by
 	info, err := res.Info()
 	if err != nil {
 		return nil, nil, fmt.Errorf("get object %q: %w", object, err)
+	}
+	if limit > 0 && info.Size > uint64(limit) {
+		return nil, info, fmt.Errorf("load %q: %d bytes, at most %d: %w", object, info.Size, limit, ErrTooLarge)
 	}
 	var b bytes.Buffer
 	b.Grow(int(info.Size))

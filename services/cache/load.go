@@ -2,6 +2,7 @@ package cache
 
 import (
 	"context"
+	"errors"
 
 	"github.com/geocluster/geocluster/libs/tilecache"
 )
@@ -33,15 +34,15 @@ func (n *node) load(ctx context.Context, object string, minV uint64) ([]byte, ui
 	n.flights[object] = f
 	n.mu.Unlock()
 
-	f.data, f.v, f.err = tilecache.Load(ctx, n.kv, n.store, object, minV)
-	if f.err == nil {
-		if len(f.data) > n.maxObject() {
-			n.mu.Lock()
-			n.tooLarge[object] = f.v
-			n.mu.Unlock()
-		} else {
-			n.hold(object, f.v, f.data)
-		}
+	// An object too large to send is not read: its info tells.
+	f.data, f.v, f.err = tilecache.LoadAtMost(ctx, n.kv, n.store, object, minV, n.maxObject())
+	switch {
+	case errors.Is(f.err, tilecache.ErrTooLarge):
+		n.mu.Lock()
+		n.tooLarge[object] = f.v
+		n.mu.Unlock()
+	case f.err == nil:
+		n.hold(object, f.v, f.data)
 	}
 	n.mu.Lock()
 	if n.flights[object] == f {

@@ -140,6 +140,8 @@ func (n *node) get(ctx context.Context, m *nats.Msg) *nats.Msg {
 		}
 		data, v, err = n.load(ctx, object, minV)
 		switch {
+		case errors.Is(err, tilecache.ErrTooLarge):
+			return status(events.CacheTooLarge, fmt.Sprintf("%v, at most %d in a reply", err, n.maxObject()))
 		case errors.Is(err, tilecache.ErrNotFound):
 			return status(events.CacheNotFound, "")
 		case err != nil:
