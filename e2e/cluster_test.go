@@ -79,9 +79,7 @@ func start(t *testing.T, workers int, ops *worker.Registry, tweak func(*onebox.C
 	cl, err := onebox.Start(context.Background(), cfg)
 	require.NoError(t, err)
 	t.Cleanup(func() { require.NoError(t, cl.Stop()) })
-	nc, err := nats.Connect(cl.URL(), nats.Name("e2e-client"))
-	require.NoError(t, err)
-	t.Cleanup(nc.Close)
+	nc := natstest.Dial(t, cl.URL(), "e2e-client")
 	js, err := jetstream.New(nc)
 	require.NoError(t, err)
 	return &testCluster{Cluster: cl, nc: nc, js: js}

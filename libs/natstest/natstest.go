@@ -34,6 +34,21 @@ func Connect(t testing.TB, s *embedded.Server, name string) *nats.Conn {
 	return nc
 }
 
+// DialTimeout bounds Dial's connect: the handshake of nats.go's default 2 s
+// was seen to run out on a CI machine busy with parallel race-enabled tests
+// and a go build.
+const DialTimeout = 15 * time.Second
+
+// Dial connects to the server(s) at url as a client named name, with
+// DialTimeout and opts; the connection closes when the test ends.
+func Dial(t testing.TB, url, name string, opts ...nats.Option) *nats.Conn {
+	t.Helper()
+	nc, err := nats.Connect(url, append([]nats.Option{nats.Name(name), nats.Timeout(DialTimeout)}, opts...)...)
+	require.NoError(t, err)
+	t.Cleanup(nc.Close)
+	return nc
+}
+
 // JetStream returns a JetStream context on a fresh connection to s.
 func JetStream(t testing.TB, s *embedded.Server, name string) (*nats.Conn, jetstream.JetStream) {
 	t.Helper()

@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/geocluster/geocluster/libs/events"
+	"github.com/geocluster/geocluster/libs/natstest"
 	"github.com/geocluster/geocluster/services/monitor"
 )
 
@@ -26,11 +27,9 @@ type alertLog struct {
 
 func subscribeAlerts(t *testing.T, h *harness) *alertLog {
 	t.Helper()
-	nc, err := nats.Connect(h.cl.URL(), nats.Name("alert-subscriber"))
-	require.NoError(t, err)
-	t.Cleanup(nc.Close)
+	nc := natstest.Dial(t, h.cl.URL(), "alert-subscriber")
 	l := &alertLog{}
-	_, err = nc.Subscribe("geo.alerts.>", func(m *nats.Msg) {
+	_, err := nc.Subscribe("geo.alerts.>", func(m *nats.Msg) {
 		var a monitor.AlertMessage
 		if json.Unmarshal(m.Data, &a) != nil {
 			return

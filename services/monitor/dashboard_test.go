@@ -205,7 +205,7 @@ func newDashboard(t *testing.T, g *gates) *dashboard {
 	require.NoError(t, err)
 	t.Cleanup(func() { assert.NoError(t, cl.Stop()) })
 
-	nc, err := nats.Connect(cl.URL(), nats.Name("monitor"))
+	nc, err := nats.Connect(cl.URL(), nats.Name("monitor"), nats.Timeout(natstest.DialTimeout))
 	require.NoError(t, err)
 	mcfg := monitor.DefaultConfig()
 	mcfg.HTTPAddr = "127.0.0.1:0"
@@ -224,9 +224,7 @@ func newDashboard(t *testing.T, g *gates) *dashboard {
 		nc.Close()
 	})
 
-	client, err := nats.Connect(cl.URL(), nats.Name("dashboard-test"))
-	require.NoError(t, err)
-	t.Cleanup(client.Close)
+	client := natstest.Dial(t, cl.URL(), "dashboard-test")
 	js, err := jetstream.New(client)
 	require.NoError(t, err)
 	return &dashboard{cl: cl, js: js, base: "http://" + m.Addr() + "/"}

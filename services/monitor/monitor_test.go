@@ -44,9 +44,7 @@ func newHarness(t *testing.T, workers int) *harness {
 	cl, err := onebox.Start(context.Background(), cfg)
 	require.NoError(t, err)
 	t.Cleanup(func() { require.NoError(t, cl.Stop()) })
-	nc, err := nats.Connect(cl.URL(), nats.Name("monitor-test"))
-	require.NoError(t, err)
-	t.Cleanup(nc.Close)
+	nc := natstest.Dial(t, cl.URL(), "monitor-test")
 	js, err := jetstream.New(nc)
 	require.NoError(t, err)
 	return &harness{cl: cl, nc: nc, js: js}
@@ -72,7 +70,7 @@ type running struct {
 
 func (h *harness) startMonitor(t *testing.T, cfg monitor.Config) *running {
 	t.Helper()
-	nc, err := nats.Connect(h.cl.URL(), nats.Name("monitor"))
+	nc, err := nats.Connect(h.cl.URL(), nats.Name("monitor"), nats.Timeout(natstest.DialTimeout))
 	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(context.Background())
 	m, err := monitor.Start(ctx, monitor.Deps{NC: nc, Log: zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel)}, cfg)
