@@ -28,7 +28,7 @@ func Server(t testing.TB) *embedded.Server {
 // Connect opens a connection to s that closes when the test ends.
 func Connect(t testing.TB, s *embedded.Server, name string) *nats.Conn {
 	t.Helper()
-	nc, err := s.Connect(name, false)
+	nc, err := s.Connect(name, false, nats.Timeout(DialTimeout))
 	require.NoError(t, err)
 	t.Cleanup(nc.Close)
 	return nc
