@@ -191,7 +191,10 @@ func tileAssemble(ctx context.Context, t Task) (json.RawMessage, error) {
 	}
 	if p.OutputPath != "" {
 		return writeResult(t.OutputDirs, p.OutputPath, dst.Width, dst.Height, func(w io.Writer) error {
-			return raster.EncodeCOG(w, dst, raster.COGOptions{})
+			if err := raster.EncodeCOG(w, dst, raster.COGOptions{}); err != nil {
+				return Permanent(fmt.Errorf("encode %s: %w", p.OutputPath, err))
+			}
+			return nil
 		})
 	}
 	return putRaster(ctx, t.Tiles, p.Output, dst, true)
