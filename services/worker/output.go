@@ -78,6 +78,11 @@ func writeFile(dirs []string, path string, write func(io.Writer) error) (fileOut
 	cw := &countWriter{w: f, h: h}
 	bw := bufio.NewWriterSize(cw, 1<<20)
 	if err := write(bw); err != nil {
+		if cw.err != nil {
+			// The file could not be written (a full disk, say): not the
+			// task's fault, so not permanent, whatever write made of it.
+			return fileOutput{}, fmt.Errorf("output %s: %w", path, cw.err)
+		}
 		return fileOutput{}, err
 	}
 	if err := bw.Flush(); err != nil {
@@ -99,16 +104,21 @@ func writeFile(dirs []string, path string, write func(io.Writer) error) (fileOut
 	return fileOutput{Path: final, Bytes: cw.n, SHA256: hex.EncodeToString(h.Sum(nil))}, nil
 }
 
-// countWriter writes to w, hashing and counting what it wrote.
+// countWriter writes to w, hashing and counting what it wrote, and keeps
+// the first error of w.
 type countWriter struct {
-	w io.Writer
-	h hash.Hash
-	n int64
+	w   io.Writer
+	h   hash.Hash
+	n   int64
+	err error
 }
 
 func (c *countWriter) Write(p []byte) (int, error) {
 	n, err := c.w.Write(p)
 	c.h.Write(p[:n])
 	c.n += int64(n)
+	if err != nil && c.err == nil {
+		c.err = err
+	}
 	return n, err
 }

@@ -104,3 +104,37 @@ func TestWriteFileRefusesPathsOutsideTheOutputDirs(t *testing.T) {
 	_, err = writeFile(nil, filepath.Join(allowed, "out.tif"), write)
 	require.ErrorIs(t, err, ErrOutputNotAllowed)
 }
+
+// failingWriter takes limit bytes, then fails.
+type failingWriter struct{ limit int }
+
+var errDiskFull = errors.New("no space left on device")
+
+func (f *failingWriter) Write(p []byte) (int, error) {
+	if len(p) > f.limit {
+		n := f.limit
+		f.limit = 0
+		return n, errDiskFull
+	}
+	f.limit -= len(p)
+	return len(p), nil
+}
+
+// A write that fails under an encoder is kept, so that writeFile reports
+// the file's failure (retryable) rather than what the encoder made of it.
+func TestCountWriterKeepsTheFirstWriteError(t *testing.T) {
+	t.Parallel()
+	cw := &countWriter{w: &failingWriter{limit: 5}, h: sha256.New()}
+	n, err := cw.Write([]byte("abc"))
+	require.NoError(t, err)
+	assert.Equal(t, 3, n)
+	n, err = cw.Write([]byte("defg"))
+	require.ErrorIs(t, err, errDiskFull)
+	assert.Equal(t, 2, n)
+	_, err = cw.Write([]byte("h"))
+	require.Error(t, err)
+	assert.ErrorIs(t, cw.err, errDiskFull)
+	assert.Equal(t, int64(5), cw.n)
+	sum := sha256.Sum256([]byte("abcde"))
+	assert.Equal(t, sum[:], cw.h.Sum(nil), "the hash is of what was written")
+}
