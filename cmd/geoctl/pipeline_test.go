@@ -50,12 +50,7 @@ func TestPipelineRunsHillshadeOnARealCluster(t *testing.T) {
 
 	got, err := raster.ReadFile(path)
 	require.NoError(t, err)
-	src, err := raster.ReadFile(dem)
-	require.NoError(t, err)
-	p := raster.DefaultHillshadeParams()
-	p.Scale = 111120
-	want, err := raster.Hillshade(src, 0, p)
-	require.NoError(t, err)
+	want := singleProcessHillshade(t, dem)
 	assert.Equal(t, want.Pix, got.Pix)
 	assert.Equal(t, want.Transform, got.Transform)
 
@@ -149,12 +144,7 @@ func TestPipelineWritesItsOutputByPath(t *testing.T) {
 
 		got, err := raster.ReadFile(dst)
 		require.NoError(t, err)
-		src, err := raster.ReadFile(dem)
-		require.NoError(t, err)
-		p := raster.DefaultHillshadeParams()
-		p.Scale = 111120
-		want, err := raster.Hillshade(src, 0, p)
-		require.NoError(t, err)
+		want := singleProcessHillshade(t, dem)
 		assert.Equal(t, want.Pix, got.Pix, "tiles of %s", tile)
 		assert.Equal(t, want.Transform, got.Transform)
 		fi, err := os.Stat(dst)
@@ -177,4 +167,17 @@ func TestPipelineWritesItsOutputByPath(t *testing.T) {
 	err = run(ctx, []string{"pipeline", "hillshade", "--input", dem, "--path", "--output-path", outside, "--out", outDir, "--progress", "none"},
 		getenv, strings.NewReader(""), &stdout, &stderr)
 	require.ErrorContains(t, err, "--out and --output-path")
+}
+
+// singleProcessHillshade is the hillshade of the DEM at path computed in
+// this process, as gdaldem hillshade -s 111120.
+func singleProcessHillshade(t *testing.T, path string) *raster.Raster {
+	t.Helper()
+	src, err := raster.ReadFile(path)
+	require.NoError(t, err)
+	p := raster.DefaultHillshadeParams()
+	p.Scale = 111120
+	want, err := raster.Hillshade(src, 0, p)
+	require.NoError(t, err)
+	return want
 }

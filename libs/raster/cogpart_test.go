@@ -66,14 +66,7 @@ func TestCOGByPartsIsTheWholeCOG(t *testing.T) {
 			t.Parallel()
 			r := randomRaster(uint64(900+i), tt.w, tt.h, tt.bands, tt.typ)
 			if tt.nanND {
-				for _, p := range r.Pix {
-					for j, v := range p {
-						if v == r.NoData {
-							p[j] = math.NaN()
-						}
-					}
-				}
-				r.NoData = math.NaN()
+				nanNoData(r)
 			}
 			r.HasNoData = !tt.noNoND
 			var whole bytes.Buffer

@@ -40,14 +40,7 @@ func TestDatasetTerrainIsTheTerrainOfTheReadWindow(t *testing.T) {
 			t.Parallel()
 			r := randomRaster(uint64(980+i), 301, 187, tt.bands, tt.typ)
 			if tt.nanND {
-				for _, p := range r.Pix {
-					for j, v := range p {
-						if v == r.NoData {
-							p[j] = math.NaN()
-						}
-					}
-				}
-				r.NoData = math.NaN()
+				nanNoData(r)
 			}
 			r.HasNoData = !tt.noND
 			var buf bytes.Buffer

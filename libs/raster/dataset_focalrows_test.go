@@ -3,7 +3,6 @@ package raster
 import (
 	"bytes"
 	"fmt"
-	"math"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -31,12 +30,7 @@ func TestDatasetTerrainAcrossStrips(t *testing.T) {
 			t.Parallel()
 			r := randomRaster(uint64(700+i), 77, 3*focalStripRows+45, 1, Float32)
 			if tt.nanND {
-				for j, v := range r.Pix[0] {
-					if v == r.NoData {
-						r.Pix[0][j] = math.NaN()
-					}
-				}
-				r.NoData = math.NaN()
+				nanNoData(r)
 			}
 			r.HasNoData = !tt.noND
 			var buf bytes.Buffer

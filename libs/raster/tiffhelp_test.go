@@ -29,6 +29,19 @@ func testNoData(t DataType) float64 {
 	return math.NaN()
 }
 
+// nanNoData makes NaN the nodata of r (a float raster): its nodata samples
+// become NaN.
+func nanNoData(r *Raster) {
+	for _, p := range r.Pix {
+		for j, v := range p {
+			if v == r.NoData {
+				p[j] = math.NaN()
+			}
+		}
+	}
+	r.NoData = math.NaN()
+}
+
 // randomRaster is a seeded raster of w x h with the given bands: smooth
 // ramps plus noise over the type's whole range (so that predictors wrap),
 // about 5% nodata, a georeference and an EPSG code.
