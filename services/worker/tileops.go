@@ -91,7 +91,7 @@ func tileTerrain(ctx context.Context, t Task) (json.RawMessage, error) {
 			if err := ds.HillshadeCOGPart(&buf, read, core, p.Band, hp, p.Part.Width, p.Part.Height, outputCOG(p.Part.Level, p.Part.Compression)); err != nil {
 				return nil, Permanent(fmt.Errorf("%s of %s of %s: %w", t.Op, core, p.InputPath, err))
 			}
-			return putBytes(ctx, t.Tiles, p.Output, buf.Bytes(), &raster.Raster{Width: core.W, Height: core.H})
+			return putBytes(ctx, t.Tiles, p.Output, buf.Bytes(), core.W, core.H)
 		}
 		if t.Op == events.OpTileHillshade {
 			out, err = ds.HillshadeWindow(read, core, p.Band, hp)
@@ -301,7 +301,7 @@ func putPart(ctx context.Context, tiles TileStore, name string, r *raster.Raster
 	if err := raster.EncodeCOGPart(&buf, r, part.X, part.Y, part.Width, part.Height, outputCOG(part.Level, part.Compression)); err != nil {
 		return nil, Permanent(fmt.Errorf("encode part %q: %w", name, err))
 	}
-	return putBytes(ctx, tiles, name, buf.Bytes(), r)
+	return putBytes(ctx, tiles, name, buf.Bytes(), r.Width, r.Height)
 }
 
 // assembleParts fetches the parts the tile tasks wrote, a few at a time,
@@ -337,7 +337,7 @@ func assembleParts(ctx context.Context, t Task, p events.TileAssembleParams, gri
 	if err := raster.AssembleCOG(&buf, p.Grid.Width, p.Grid.Height, parts, outputCOG(p.Level, p.Compression)); err != nil {
 		return nil, Permanent(fmt.Errorf("assemble %q: %w", p.Output, err))
 	}
-	return putBytes(ctx, tiles, p.Output, buf.Bytes(), &raster.Raster{Width: p.Grid.Width, Height: p.Grid.Height})
+	return putBytes(ctx, tiles, p.Output, buf.Bytes(), p.Grid.Width, p.Grid.Height)
 }
 
 // putRaster writes r as a ZSTD GeoTIFF (a Deflate COG when cog is set).
@@ -356,7 +356,7 @@ func putRaster(ctx context.Context, tiles TileStore, name string, r *raster.Rast
 	if err != nil {
 		return nil, Permanent(fmt.Errorf("encode %q: %w", name, err))
 	}
-	return putBytes(ctx, tiles, name, buf.Bytes(), r)
+	return putBytes(ctx, tiles, name, buf.Bytes(), r.Width, r.Height)
 }
 
 // writeResult writes a width x height output to the file at path (see
@@ -369,11 +369,11 @@ func writeResult(dirs []string, path string, width, height int, write func(io.Wr
 	return json.Marshal(TileResult{Path: out.Path, Bytes: int(out.Bytes), SHA256: out.SHA256, Width: width, Height: height})
 }
 
-// putBytes stores data, the encoding of r, as name.
-func putBytes(ctx context.Context, tiles TileStore, name string, data []byte, r *raster.Raster) (json.RawMessage, error) {
+// putBytes stores data, the encoding of a width x height raster, as name.
+func putBytes(ctx context.Context, tiles TileStore, name string, data []byte, width, height int) (json.RawMessage, error) {
 	if err := tiles.Put(ctx, name, data); err != nil {
 		return nil, fmt.Errorf("put object %q: %w", name, err)
 	}
 	sum := sha256.Sum256(data)
-	return json.Marshal(TileResult{Object: name, Bytes: len(data), SHA256: hex.EncodeToString(sum[:]), Width: r.Width, Height: r.Height})
+	return json.Marshal(TileResult{Object: name, Bytes: len(data), SHA256: hex.EncodeToString(sum[:]), Width: width, Height: height})
 }
