@@ -67,10 +67,10 @@ func writeFile(dirs []string, path string, write func(io.Writer) error) (fileOut
 	if err != nil {
 		return fileOutput{}, fmt.Errorf("output %s: %w", path, err)
 	}
-	done := false
+	done := false // renamed into place; until then a failure removes it
 	defer func() {
 		if !done {
-			_ = f.Close()
+			_ = f.Close() // a second close, when it is closed, only errs
 			_ = os.Remove(f.Name())
 		}
 	}()
@@ -96,8 +96,6 @@ func writeFile(dirs []string, path string, write func(io.Writer) error) (fileOut
 		return fileOutput{}, fmt.Errorf("output %s: %w", path, err)
 	}
 	if err := os.Rename(f.Name(), final); err != nil {
-		_ = os.Remove(f.Name())
-		done = true
 		return fileOutput{}, fmt.Errorf("output %s: %w", path, err)
 	}
 	done = true
